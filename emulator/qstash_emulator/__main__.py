@@ -1,0 +1,3 @@
+from qstash_emulator.cli import main
+
+main()

@@ -1,0 +1,41 @@
+"""`create_app(emulator)`: the Starlette application (no global app)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+
+from .emulator import Emulator
+from .http import admin, dlq, events, keys, messages, publish
+from .http.errors import HANDLERS
+from .settings import Settings
+
+
+def create_app(emulator: Emulator | None = None) -> Starlette:
+    """Build the ASGI app serving QStash's v2 API and the `/__emulator__/` control API.
+
+    >>> app = create_app(Emulator(Settings(clock="virtual")))
+    """
+    emulator = emulator or Emulator(Settings.from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await emulator.start()
+        try:
+            yield
+        finally:
+            await emulator.stop()
+
+    routes = [
+        *publish.routes,
+        *messages.routes,
+        *dlq.routes,
+        *events.routes,
+        *keys.routes,
+        *admin.routes,
+    ]
+    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
+    app.state.emulator = emulator
+    return app

@@ -1,0 +1,71 @@
+"""Command line: flags -> Settings -> uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qstash-emulator",
+        description="A local, offline emulator of Upstash QStash (v2 API).",
+        epilog="Every flag can also be set with a QSTASH_EMULATOR_<NAME> environment variable.",
+    )
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    parser.add_argument("--clock", choices=["real", "virtual"], help="time source (default real)")
+    parser.add_argument("--speed", type=float, help="real clock: divide every wait by FACTOR")
+    parser.add_argument(
+        "--token", action="append", dest="tokens", metavar="TOKEN",
+        help="accept TOKEN as an extra tenant (repeatable)",
+    )
+    parser.add_argument(
+        "--any-token", action="store_const", const=True, dest="any_token",
+        help="every unknown token becomes a new isolated tenant",
+    )
+    parser.add_argument("--max-body-bytes", type=int, help="largest accepted message body")
+    parser.add_argument("--seed", type=int, help="seed for reproducible ids")
+    return parser
+
+
+def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
+    args = vars(build_parser().parse_args(argv))
+    if args.get("tokens"):
+        args["tokens"] = tuple(args["tokens"])
+    return Settings.from_env(**args)
+
+
+def startup_lines(settings: Settings) -> list[str]:
+    """The ready-to-paste environment lines printed on start."""
+    from .core.tenants import DEV_USERS
+
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    user = DEV_USERS[0]
+    return [
+        f"QSTASH_URL=http://{host}:{settings.port}",
+        f"QSTASH_TOKEN={user.token}",
+        f"QSTASH_CURRENT_SIGNING_KEY={user.keys.current}",
+        f"QSTASH_NEXT_SIGNING_KEY={user.keys.next}",
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        settings = settings_from_args(argv)
+    except ValueError as exc:
+        sys.exit(f"qstash-emulator: {exc}")
+    import uvicorn
+
+    from .app import create_app
+    from .emulator import Emulator
+
+    app = create_app(Emulator(settings))
+    clock = settings.clock if settings.clock == "virtual" else f"real x{settings.speed:g}"
+    print(f"qstash-emulator is running on {settings.host}:{settings.port} (clock: {clock})")
+    print("\n".join(startup_lines(settings)), flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                access_log=False)

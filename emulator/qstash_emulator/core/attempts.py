@@ -1,0 +1,142 @@
+"""Delivery attempts: claim due messages, build signed requests, apply outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from . import protocol as p
+from .context import Context
+from .lifecycle import callback_body, callback_message, decide, error_text
+from .model import (
+    DeliveryRecord,
+    DeliveryRequest,
+    DlqEntry,
+    Kind,
+    Message,
+    Response,
+    State,
+)
+from .signing import SignatureClaims, sign
+
+PENDING = frozenset({State.CREATED, State.RETRY})
+
+
+class Attempts:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def take_due(self, limit: int) -> list[Message]:
+        return self.ctx.store.pop_due(self.ctx.now_ms(), limit)
+
+    def begin(self, message: Message) -> DeliveryRequest | None:
+        """Mark a due message ACTIVE and return the request to send (None if it went away)."""
+        current = self.ctx.store.get_message(message.tenant, message.message_id)
+        if current is None or current.state not in PENDING:
+            return None
+        active = self.ctx.save(current, State.ACTIVE)
+        self.ctx.log(active, State.ACTIVE)
+        return self.request_for(active)
+
+    def request_for(self, message: Message) -> DeliveryRequest:
+        headers = {**message.headers, **self._delivery_headers(message)}
+        timeout_s = min(message.timeout_s or self.ctx.limits.max_timeout_s,
+                        self.ctx.limits.max_timeout_s)
+        return DeliveryRequest(
+            tenant=message.tenant,
+            message_id=message.message_id,
+            url=message.url,
+            method=message.method,
+            headers=headers,
+            body=message.body,
+            timeout_s=self.ctx.clock.wall_seconds(timeout_s),
+            attempt=message.retried,
+        )
+
+    def _delivery_headers(self, message: Message) -> dict[str, str]:
+        headers = {
+            "User-Agent": p.USER_AGENT,
+            p.SIGNATURE: self._signature(message),
+            p.MESSAGE_ID: message.message_id,
+            p.RETRIED: str(message.retried),
+            p.REGION: p.REGION_NAME,
+        }
+        optional = {
+            p.CALLER_IP: message.caller_ip,
+            p.SCHEDULE_ID: message.schedule_id,
+            p.TOPIC_NAME: message.topic_name,
+        }
+        headers.update({name: value for name, value in optional.items() if value})
+        return headers
+
+    def _signature(self, message: Message) -> str:
+        keys = self.ctx.keys(message.tenant)
+        claims = SignatureClaims(
+            url=message.url,
+            body=message.body,
+            issued_at=int(self.ctx.clock.wall()),
+            jwt_id=self.ctx.ids.new_id("jwt"),
+        )
+        return sign(keys.current, claims)
+
+    def finish(self, request: DeliveryRequest, response: Response) -> None:
+        """Record the attempt and move the message on: delivered, retry later, or DLQ."""
+        message = self.ctx.store.get_message(request.tenant, request.message_id)
+        self._record(request, response, message.kind if message else Kind.MESSAGE)
+        if message is None or message.state is not State.ACTIVE:
+            return
+        if message.callback and message.kind is Kind.MESSAGE:
+            self._spawn_callback(message, response, None)
+        decision = decide(message, response, self.ctx.now_ms())
+        if decision.state is State.DELIVERED:
+            done = self.ctx.save(message, State.DELIVERED, last_response=response)
+            self.ctx.log(done, State.DELIVERED, response=response)
+            return
+        failed = replace(message, last_response=response)
+        self.ctx.log(failed, State.ERROR, error=error_text(response), response=response)
+        if decision.state is State.RETRY:
+            assert decision.next_attempt_ms is not None
+            retry = self.ctx.save(
+                failed, State.RETRY, retried=message.retried + 1, due_at_ms=decision.next_attempt_ms
+            )
+            self.ctx.log(retry, State.RETRY, next_delivery_ms=decision.next_attempt_ms)
+        else:
+            self._fail(failed, response)
+
+    def _fail(self, message: Message, response: Response) -> None:
+        final = self.ctx.save(message, State.FAILED)
+        self.ctx.log(final, State.FAILED, error=error_text(response), response=response)
+        dlq_id = self.ctx.new_dlq_id()
+        self.ctx.store.put_dlq(final.tenant, DlqEntry(dlq_id, final, response, self.ctx.now_ms()))
+        if final.failure_callback and final.kind is Kind.MESSAGE:
+            self._spawn_callback(final, response, dlq_id)
+
+    def _spawn_callback(self, source: Message, response: Response, dlq_id: str | None) -> None:
+        spec = source.failure_callback if dlq_id else source.callback
+        assert spec is not None
+        kind = Kind.FAILURE_CALLBACK if dlq_id else Kind.CALLBACK
+        callback = callback_message(
+            source,
+            spec,
+            callback_body(source, response, dlq_id),
+            kind,
+            self.ctx.ids.new_id("msg"),
+            self.ctx.now_ms(),
+        )
+        self.ctx.store.put_message(callback)
+        self.ctx.log(callback, State.CREATED)
+
+    def _record(self, request: DeliveryRequest, response: Response, kind: Kind) -> None:
+        record = DeliveryRecord(
+            seq=self.ctx.store.next_seq(),
+            tenant=request.tenant,
+            message_id=request.message_id,
+            url=request.url,
+            method=request.method,
+            headers=request.headers,
+            body=request.body,
+            attempt=request.attempt,
+            time_ms=self.ctx.now_ms(),
+            response=response,
+            kind=kind,
+        )
+        self.ctx.store.append_delivery(record)

@@ -1,0 +1,63 @@
+"""What every part of the service shares: storage, time, ids, tenants and limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from .model import LogEvent, Message, Response, SigningKeys, State
+from .ports import Clock, IdSource, Store
+from .tenants import TenantDirectory
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_timeout_s: int = 2 * 3600
+    dedup_window_s: int = 10 * 60
+    default_retries: int = 3
+
+
+@dataclass(slots=True)
+class Context:
+    store: Store
+    clock: Clock
+    ids: IdSource
+    tenants: TenantDirectory
+    limits: Limits = field(default_factory=Limits)
+    wake: Callable[[], None] = lambda: None
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
+
+    def log(
+        self,
+        message: Message,
+        state: State,
+        *,
+        error: str | None = None,
+        next_delivery_ms: int | None = None,
+        response: Response | None = None,
+    ) -> None:
+        event = LogEvent(
+            seq=self.store.next_seq(),
+            time_ms=self.now_ms(),
+            state=state,
+            message=message,
+            error=error,
+            next_delivery_ms=next_delivery_ms,
+            response=response,
+        )
+        self.store.append_log(message.tenant, event)
+
+    def save(self, message: Message, state: State, **changes: object) -> Message:
+        """Store a copy of `message` in `state`, with other field changes."""
+        updated = replace(message, state=state, **changes)  # type: ignore[arg-type]
+        self.store.put_message(updated)
+        return updated
+
+    def new_dlq_id(self) -> str:
+        return f"{self.now_ms()}-{self.store.next_seq()}"
+
+    def keys(self, tenant: str) -> SigningKeys:
+        return self.store.get_keys(tenant) or self.tenants.initial_keys(tenant)

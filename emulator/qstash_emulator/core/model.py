@@ -1,0 +1,177 @@
+"""Values of the domain: frozen dataclasses and str-Enums carrying QStash's exact strings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class State(str, Enum):
+    CREATED = "CREATED"
+    ACTIVE = "ACTIVE"
+    RETRY = "RETRY"
+    ERROR = "ERROR"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+    CANCEL_REQUESTED = "CANCEL_REQUESTED"
+    CANCELED = "CANCELED"
+
+
+TERMINAL_STATES = frozenset({State.DELIVERED, State.FAILED, State.CANCELED})
+
+
+class Kind(str, Enum):
+    """Why a message exists: published by a user, or produced as a callback."""
+
+    MESSAGE = "message"
+    CALLBACK = "callback"
+    FAILURE_CALLBACK = "failure_callback"
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackSpec:
+    """Where and how to call back after an attempt (or after final failure)."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    method: str = "POST"
+    retries: int | None = None
+    retry_delay_expr: str | None = None
+    timeout_s: int | None = None
+    delay_s: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    body: bool = False
+    all_headers: bool = False
+    header_names: frozenset[str] = frozenset()
+
+    @property
+    def active(self) -> bool:
+        return self.body or self.all_headers or bool(self.header_names)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowControl:
+    key: str
+    parallelism: int | None = None
+    rate: int | None = None
+    period_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What a destination answered to one attempt (status 0: no HTTP answer)."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    error: str | None = None
+    injected: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message and its delivery progress. Replaced (never mutated) on every change."""
+
+    message_id: str
+    tenant: str
+    url: str
+    body: bytes
+    created_at_ms: int
+    not_before_ms: int
+    method: str = "POST"
+    headers: dict[str, str] = field(default_factory=dict)
+    max_retries: int = 3
+    retry_delay_expr: str | None = None
+    timeout_s: int | None = None
+    callback: CallbackSpec | None = None
+    failure_callback: CallbackSpec | None = None
+    labels: tuple[str, ...] = ()
+    redaction: Redaction = Redaction()
+    flow_control: FlowControl | None = None
+    caller_ip: str | None = None
+    topic_name: str | None = None
+    endpoint_name: str | None = None
+    queue_name: str | None = None
+    schedule_id: str | None = None
+    kind: Kind = Kind.MESSAGE
+    source_message_id: str | None = None
+    # progress
+    state: State = State.CREATED
+    retried: int = 0
+    due_at_ms: int = 0
+    last_response: Response | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One state change of a message, as `/v2/events` reports it."""
+
+    seq: int
+    time_ms: int
+    state: State
+    message: Message
+    error: str | None = None
+    next_delivery_ms: int | None = None
+    response: Response | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DlqEntry:
+    dlq_id: str
+    message: Message
+    response: Response
+    failed_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeys:
+    current: str
+    next: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    name: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRequest:
+    """Everything the dispatcher needs to make one HTTP attempt."""
+
+    tenant: str
+    message_id: str
+    url: str
+    method: str
+    headers: dict[str, str]
+    body: bytes
+    timeout_s: float
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One attempt, as the emulator's delivery log shows it."""
+
+    seq: int
+    tenant: str
+    message_id: str
+    url: str
+    method: str
+    headers: dict[str, str]
+    body: bytes
+    attempt: int
+    time_ms: int
+    response: Response
+    kind: Kind

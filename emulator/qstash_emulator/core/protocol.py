@@ -1,0 +1,64 @@
+"""Every string QStash puts on the wire, kept in one place."""
+
+from __future__ import annotations
+
+# Request headers (publish, enqueue, batch)
+CONTENT_TYPE = "content-type"
+METHOD = "upstash-method"
+FORWARD_PREFIX = "upstash-forward-"
+HEADER_FORWARD = "upstash-header-forward"
+DELAY = "upstash-delay"
+NOT_BEFORE = "upstash-not-before"
+RETRIES = "upstash-retries"
+RETRY_DELAY = "upstash-retry-delay"
+TIMEOUT = "upstash-timeout"
+CALLBACK = "upstash-callback"
+FAILURE_CALLBACK = "upstash-failure-callback"
+DEDUPLICATION_ID = "upstash-deduplication-id"
+CONTENT_BASED_DEDUPLICATION = "upstash-content-based-deduplication"
+LABEL = "upstash-label"
+REDACT_FIELDS = "upstash-redact-fields"
+FLOW_CONTROL_KEY = "upstash-flow-control-key"
+FLOW_CONTROL_VALUE = "upstash-flow-control-value"
+CONFIG_PREFIX = "upstash-"
+
+# Words that configure a callback rather than name a header to forward to it.
+CALLBACK_CONFIG_WORDS = ("method", "timeout", "retries", "retry-delay", "delay")
+
+# Delivery headers (QStash -> destination)
+SIGNATURE = "Upstash-Signature"
+MESSAGE_ID = "Upstash-Message-Id"
+RETRIED = "Upstash-Retried"
+SCHEDULE_ID = "Upstash-Schedule-Id"
+TOPIC_NAME = "Upstash-Topic-Name"
+CALLER_IP = "Upstash-Caller-Ip"
+REGION = "Upstash-Region"
+USER_AGENT = "Upstash-QStash"
+REGION_NAME = "EU-CENTRAL-1"
+
+# Destination response headers
+NON_RETRYABLE = "upstash-nonretryable-error"
+NON_RETRYABLE_STATUS = 489
+
+# Rate-limit response headers
+RATELIMIT_LIMIT = "RateLimit-Limit"
+RATELIMIT_REMAINING = "RateLimit-Remaining"
+RATELIMIT_RESET = "RateLimit-Reset"
+BURST_LIMIT = "Burst-RateLimit-Limit"
+BURST_REMAINING = "Burst-RateLimit-Remaining"
+BURST_RESET = "Burst-RateLimit-Reset"
+
+# Error texts
+INVALID_SCHEME = "invalid destination url: endpoint has invalid scheme, add http:// or https://"
+EMPTY_DESTINATION = "a non-empty destination must be provided"
+UNAUTHORIZED = "unauthorized: provide a valid QStash token"
+MESSAGE_NOT_FOUND = "message not found"
+DLQ_NOT_FOUND = "dlq message not found"
+TOPIC_NOT_FOUND = "topic {name} not found"
+BODY_TOO_LARGE = "message size exceeds the limit of {limit} bytes"
+METHOD_NOT_ALLOWED = "method not allowed"
+NOT_FOUND = "not found"
+
+REDACTED_PREFIX = "REDACTED:"
+
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

@@ -1,0 +1,145 @@
+"""Creating messages: publish, batch and DLQ retry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from . import protocol as p
+from .context import Context
+from .errors import BadRequest, NotFound, PayloadTooLarge
+from .model import DlqEntry, Message, State
+from .publishing import Parsed, parse_publish
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    message_id: str
+    url: str
+    deduplicated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRequest:
+    destination: str
+    headers: Mapping[str, str]
+    body: bytes
+    queue: str | None = None
+
+
+class Publisher:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def parse(self, request: PublishRequest, caller_ip: str | None) -> Parsed:
+        limit = self.ctx.limits.max_body_bytes
+        if len(request.body) > limit:
+            raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=limit))
+        parsed = parse_publish(
+            request.destination,
+            request.headers,
+            request.body,
+            now_ms=self.ctx.now_ms(),
+            caller_ip=caller_ip,
+        )
+        if parsed.destination.url_group is not None:
+            raise NotFound(p.TOPIC_NOT_FOUND.format(name=parsed.destination.url_group))
+        return parsed
+
+    def publish(self, tenant: str, request: PublishRequest, caller_ip: str | None) -> Published:
+        return self.accept(tenant, self.parse(request, caller_ip))
+
+    def batch(
+        self, tenant: str, requests: list[PublishRequest], caller_ip: str | None
+    ) -> list[Published]:
+        """All or nothing: every element is validated before any is accepted."""
+        parsed = [self.parse(request, caller_ip) for request in requests]
+        return [self.accept(tenant, item) for item in parsed]
+
+    def accept(self, tenant: str, parsed: Parsed) -> Published:
+        url = parsed.destination.url or ""
+        message_id = self.ctx.ids.new_id("msg")
+        dedup_key = parsed.dedup_key(url)
+        if dedup_key is not None:
+            window_ms = self.ctx.limits.dedup_window_s * 1000
+            existing = self.ctx.store.claim_dedup(
+                tenant, dedup_key, message_id, self.ctx.now_ms(), window_ms
+            )
+            if existing is not None:
+                return Published(existing, url, deduplicated=True)
+        template = parsed.template
+        message = replace(
+            template, message_id=message_id, tenant=tenant, url=url,
+            due_at_ms=template.not_before_ms,
+        )
+        self.store_new(message)
+        return Published(message_id, url)
+
+    def store_new(self, message: Message) -> None:
+        self.ctx.store.put_message(message)
+        self.ctx.log(message, State.CREATED)
+        self.ctx.wake()
+
+    def retry_dlq(self, tenant: str, entry: DlqEntry, headers: Mapping[str, str]) -> str:
+        """Publish the DLQ entry's message again (new id); headers may override settings."""
+        source = entry.message
+        now_ms = self.ctx.now_ms()
+        overrides = self._overrides(source, headers, now_ms)
+        message = replace(
+            source,
+            message_id=self.ctx.ids.new_id("msg"),
+            created_at_ms=now_ms,
+            state=State.CREATED,
+            retried=0,
+            last_response=None,
+            **overrides,
+        )
+        self.ctx.store.delete_dlq(tenant, entry.dlq_id)
+        self.store_new(message)
+        return message.message_id
+
+    def _overrides(self, source: Message, headers: Mapping[str, str], now_ms: int) -> dict:
+        config = {k: v for k, v in headers.items() if k.startswith(p.CONFIG_PREFIX)}
+        parsed = parse_publish(source.url, config, b"", now_ms=now_ms)
+        changes: dict[str, object] = {"not_before_ms": parsed.template.not_before_ms,
+                                      "due_at_ms": parsed.template.not_before_ms}
+        if p.RETRIES in config:
+            changes["max_retries"] = parsed.template.max_retries
+        if p.RETRY_DELAY in config:
+            changes["retry_delay_expr"] = parsed.template.retry_delay_expr
+        if p.TIMEOUT in config:
+            changes["timeout_s"] = parsed.template.timeout_s
+        return changes
+
+
+def parse_batch(raw: bytes) -> list[PublishRequest]:
+    """The `/v2/batch` body: a JSON array of {destination, headers, body, queue}."""
+    try:
+        items = json.loads(raw or b"null")
+    except ValueError as exc:
+        raise BadRequest(f"invalid batch body: {exc}") from exc
+    if not isinstance(items, list):
+        raise BadRequest("invalid batch body: want a JSON array of messages")
+    return [_batch_item(index, item) for index, item in enumerate(items)]
+
+
+def _batch_item(index: int, item: object) -> PublishRequest:
+    if not isinstance(item, dict):
+        raise BadRequest(f"invalid batch element {index}: want an object")
+    destination = item.get("destination")
+    headers = item.get("headers") or {}
+    body = item.get("body")
+    if not isinstance(destination, str):
+        raise BadRequest(f"invalid batch element {index}: destination must be a string")
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise BadRequest(f"invalid batch element {index}: headers must map names to strings")
+    if body is not None and not isinstance(body, str):
+        raise BadRequest(f"invalid batch element {index}: body must be a string")
+    queue = item.get("queue")
+    return PublishRequest(
+        destination=destination,
+        headers={str(k).lower(): v for k, v in headers.items()},
+        body=(body or "").encode(),
+        queue=queue if isinstance(queue, str) and queue else None,
+    )

@@ -1,0 +1,46 @@
+"""Every API operation as a method: the one object the HTTP layer talks to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from . import protocol as p
+from .attempts import Attempts
+from .context import Context
+from .errors import Unauthorized
+from .model import DeliveryRecord, SigningKeys, Tenant
+from .publisher import Publisher
+from .queries import Queries
+
+
+class Service:
+    """The emulated QStash: publishing, delivery bookkeeping and queries, per tenant."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.publisher = Publisher(ctx)
+        self.attempts = Attempts(ctx)
+        self.queries = Queries(ctx)
+
+    def authenticate(self, token: str | None) -> Tenant:
+        tenant = self.ctx.tenants.resolve(token)
+        if tenant is None:
+            raise Unauthorized(p.UNAUTHORIZED)
+        return tenant
+
+    def keys(self, tenant: str) -> SigningKeys:
+        return self.ctx.keys(tenant)
+
+    def rotate_keys(self, tenant: str) -> SigningKeys:
+        current = self.ctx.keys(tenant)
+        fresh = "sig_" + self.ctx.ids.new_id("k")[2:30]
+        rotated = SigningKeys(current=current.next, next=fresh)
+        self.ctx.store.set_keys(tenant, rotated)
+        return rotated
+
+    def deliveries(self, tenant: str) -> Sequence[DeliveryRecord]:
+        return self.ctx.store.deliveries(tenant)
+
+    def reset(self, tenant: str | None) -> None:
+        """Forget everything of one tenant (or of all tenants with None)."""
+        self.ctx.store.reset(tenant)

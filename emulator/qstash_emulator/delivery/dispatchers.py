@@ -1,0 +1,79 @@
+"""Dispatchers: the outbound HTTP client behind the `Dispatcher` protocol.
+
+aiohttp is the default: measured on a 2-core machine it makes deliveries at a fraction of
+the CPU cost of a shared httpx client (see the closing note of the spine issue).
+`HttpxDispatcher` takes any httpx transport, so tests can deliver in-process.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+import httpx
+from yarl import URL
+
+from ..core.model import DeliveryRequest, Response
+
+
+class AiohttpDispatcher:
+    """Delivers over a shared aiohttp session with up to `connections` open sockets."""
+
+    def __init__(self, connections: int = 256) -> None:
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        return self._session
+
+    async def dispatch(self, request: DeliveryRequest) -> Response:
+        session = self._open()
+        skip = () if "Content-Type" in request.headers else ("Content-Type",)
+        try:
+            async with session.request(
+                request.method,
+                URL(request.url, encoded=True),
+                headers=request.headers,
+                data=request.body,
+                timeout=aiohttp.ClientTimeout(total=request.timeout_s),
+                allow_redirects=False,
+                skip_auto_headers=skip,
+            ) as answer:
+                body = await answer.read()
+                return Response(answer.status, dict(answer.headers), body)
+        except TimeoutError:
+            return Response(0, error=f"request timed out after {request.timeout_s:g}s")
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            return Response(0, error=f"{type(exc).__name__}: {exc}")
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class HttpxDispatcher:
+    """Delivers with httpx; pass `transport=httpx.ASGITransport(app)` to stay in-process."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._client = httpx.AsyncClient(transport=transport, follow_redirects=False)
+
+    async def dispatch(self, request: DeliveryRequest) -> Response:
+        try:
+            answer = await self._client.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.body,
+                timeout=request.timeout_s,
+            )
+        except httpx.TimeoutException:
+            return Response(0, error=f"request timed out after {request.timeout_s:g}s")
+        except (httpx.HTTPError, OSError) as exc:
+            return Response(0, error=f"{type(exc).__name__}: {exc}")
+        return Response(answer.status_code, dict(answer.headers), answer.content)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+

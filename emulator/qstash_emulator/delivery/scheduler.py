@@ -1,0 +1,118 @@
+"""The due loop: starts attempts when messages fall due, on whatever clock is injected."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ..core.attempts import Attempts
+from ..core.model import Message
+from ..core.ports import Clock, Dispatcher, Store
+
+
+class Scheduler:
+    """Pops due messages from the store's due index and runs their attempts concurrently.
+
+    On a virtual clock nothing becomes due by itself: `advance()` walks time forward from
+    one due time to the next and waits until every attempt that fell due has been made.
+    """
+
+    def __init__(
+        self,
+        attempts: Attempts,
+        dispatcher: Dispatcher,
+        store: Store,
+        clock: Clock,
+        *,
+        concurrency: int = 256,
+    ) -> None:
+        self._attempts = attempts
+        self._dispatcher = dispatcher
+        self._store = store
+        self._clock = clock
+        self._concurrency = concurrency
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._wake: asyncio.Event | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._wake = asyncio.Event()
+        self._loop_task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+            self._loop_task = None
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+
+    def notify(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def run_due(self) -> int:
+        """Start an attempt for every message due now (as far as free slots allow)."""
+        free = self._concurrency - len(self._inflight)
+        if free <= 0:
+            return 0
+        due = self._attempts.take_due(free)
+        for message in due:
+            task = asyncio.get_running_loop().create_task(self._attempt(message))
+            self._inflight.add(task)
+            task.add_done_callback(self._done)
+        return len(due)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self.notify()
+
+    async def _attempt(self, message: Message) -> None:
+        request = self._attempts.begin(message)
+        if request is None:
+            return
+        response = await self._dispatcher.dispatch(request)
+        self._attempts.finish(request, response)
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            if self.run_due():
+                await asyncio.sleep(0)
+                continue
+            self._wake.clear()
+            delay = self._idle_delay()
+            if delay == 0.0:
+                continue
+            timer = None
+            if delay is not None:
+                timer = asyncio.get_running_loop().call_later(delay, self._wake.set)
+            await self._wake.wait()
+            if timer is not None:
+                timer.cancel()
+
+    def _idle_delay(self) -> float | None:
+        """Wall seconds until the next due message; None: wait to be woken."""
+        if len(self._inflight) >= self._concurrency or self._clock.virtual:
+            return None
+        next_due = self._store.next_due_ms()
+        if next_due is None:
+            return None
+        wait_ms = next_due - self._clock.now_ms()
+        if wait_ms <= 0:
+            return 0.0
+        return self._clock.wall_seconds(wait_ms / 1000)
+
+    def _due_now(self) -> bool:
+        next_due = self._store.next_due_ms()
+        return next_due is not None and next_due <= self._clock.now_ms()
+
+    async def drain(self) -> None:
+        """Return once nothing is due now and no attempt is in flight."""
+        while True:
+            self.run_due()
+            if self._inflight:
+                await asyncio.wait(set(self._inflight))
+            elif self._due_now():
+                await asyncio.sleep(0)
+            else:
+                return

@@ -1,0 +1,79 @@
+"""The emulator-only control API under `/__emulator__/`."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..core.errors import BadRequest
+from ..core.tenants import DEFAULT_TOKEN
+from .common import FastJSON, emulator_of, multi_params, read_json, token_of
+from .render import delivery_json
+
+
+def _tenant(request: Request) -> str | None:
+    """The calling tenant (the default dev user when no token is given); None with ?all=true."""
+    if request.query_params.get("all", "").lower() == "true":
+        return None
+    emulator = emulator_of(request)
+    return emulator.service.authenticate(token_of(request) or DEFAULT_TOKEN).name
+
+
+async def health(request: Request) -> Response:
+    from ..emulator import VERSION
+
+    emulator = emulator_of(request)
+    return FastJSON({
+        "status": "ok",
+        "version": VERSION,
+        "store": emulator.store.name,
+        "clock": "virtual" if emulator.clock.virtual else "real",
+    })
+
+
+async def reset(request: Request) -> Response:
+    tenant = _tenant(request)
+    emulator_of(request).reset(tenant)
+    return FastJSON({"reset": "all" if tenant is None else "tenant"})
+
+
+def _clock_json(request: Request) -> dict[str, object]:
+    clock = emulator_of(request).clock
+    return {"now": clock.now_ms(), "virtual": clock.virtual}
+
+
+async def get_clock(request: Request) -> Response:
+    return FastJSON(_clock_json(request))
+
+
+async def advance_clock(request: Request) -> Response:
+    payload = await read_json(request)
+    seconds = payload.get("seconds") if isinstance(payload, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise BadRequest('invalid body: want {"seconds": <number>}')
+    await emulator_of(request).advance(seconds)
+    return FastJSON(_clock_json(request))
+
+
+async def deliveries(request: Request) -> Response:
+    tenant = _tenant(request)
+    emulator = emulator_of(request)
+    params = multi_params(request)
+    wanted_ids = set(params.get("messageId", []))
+    tenants = [tenant] if tenant is not None else emulator.service.ctx.tenants.known()
+    records = sorted(
+        (r for t in tenants for r in emulator.service.deliveries(t)
+         if not wanted_ids or r.message_id in wanted_ids),
+        key=lambda r: r.seq,
+    )
+    return FastJSON({"deliveries": [delivery_json(record) for record in records]})
+
+
+routes = [
+    Route("/__emulator__/health", health, methods=["GET"]),
+    Route("/__emulator__/reset", reset, methods=["POST"]),
+    Route("/__emulator__/clock", get_clock, methods=["GET"]),
+    Route("/__emulator__/clock/advance", advance_clock, methods=["POST"]),
+    Route("/__emulator__/deliveries", deliveries, methods=["GET"]),
+]

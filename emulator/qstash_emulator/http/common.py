@@ -1,0 +1,83 @@
+"""Request parsing shared by the API modules."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..core import protocol as p
+from ..core.errors import BadRequest, PayloadTooLarge
+from ..core.headers import split_query
+from ..core.model import Tenant
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+
+
+class FastJSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode()
+
+
+def emulator_of(request: Request) -> Emulator:
+    return request.app.state.emulator  # type: ignore[no-any-return]
+
+
+def token_of(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return request.query_params.get("qstash_token")
+
+
+def tenant_of(request: Request) -> Tenant:
+    return emulator_of(request).service.authenticate(token_of(request))
+
+
+def lowered_headers(request: Request) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in request.scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+def publish_config(request: Request) -> tuple[dict[str, str], str]:
+    """Headers (query-string config merged in, headers win) and the destination's own query."""
+    config, destination_query = split_query(request.scope["query_string"].decode("latin-1"))
+    return config | lowered_headers(request), destination_query
+
+
+async def read_body(request: Request) -> bytes:
+    limit = emulator_of(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=limit))
+    return await request.body()
+
+
+async def read_json(request: Request) -> Any:
+    raw = await read_body(request)
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"invalid JSON body: {exc}") from exc
+
+
+def multi_params(request: Request) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        params.setdefault(name, []).append(value)
+    return params
+
+
+def caller_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None

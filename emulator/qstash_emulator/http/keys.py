@@ -1,0 +1,25 @@
+"""`GET /v2/keys` and `POST /v2/keys/rotate`."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .common import FastJSON, emulator_of, tenant_of
+
+
+async def get_keys(request: Request) -> Response:
+    keys = emulator_of(request).service.keys(tenant_of(request).name)
+    return FastJSON({"current": keys.current, "next": keys.next})
+
+
+async def rotate_keys(request: Request) -> Response:
+    keys = emulator_of(request).service.rotate_keys(tenant_of(request).name)
+    return FastJSON({"current": keys.current, "next": keys.next})
+
+
+routes = [
+    Route("/v2/keys", get_keys, methods=["GET"]),
+    Route("/v2/keys/rotate", rotate_keys, methods=["POST"]),
+]

@@ -1,0 +1,45 @@
+"""`POST /v2/publish/{destination}` and `POST /v2/batch`."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..core.publisher import Published, PublishRequest, parse_batch
+from .common import FastJSON, caller_ip, emulator_of, publish_config, read_body, tenant_of
+
+
+def _published(result: Published) -> dict[str, object]:
+    data: dict[str, object] = {"messageId": result.message_id, "url": result.url}
+    if result.deduplicated:
+        data["deduplicated"] = True
+    return data
+
+
+async def publish(request: Request) -> Response:
+    tenant = tenant_of(request)
+    headers, destination_query = publish_config(request)
+    destination = request.path_params["destination"]
+    if destination_query:
+        destination = f"{destination}?{destination_query}"
+    body = await read_body(request)
+    result = emulator_of(request).service.publisher.publish(
+        tenant.name, PublishRequest(destination, headers, body), caller_ip(request)
+    )
+    return FastJSON(_published(result), status_code=202 if result.deduplicated else 200)
+
+
+async def batch(request: Request) -> Response:
+    tenant = tenant_of(request)
+    requests = parse_batch(await read_body(request))
+    results = emulator_of(request).service.publisher.batch(
+        tenant.name, requests, caller_ip(request)
+    )
+    return FastJSON([_published(result) for result in results])
+
+
+routes = [
+    Route("/v2/publish/{destination:path}", publish, methods=["POST"]),
+    Route("/v2/batch", batch, methods=["POST"]),
+]

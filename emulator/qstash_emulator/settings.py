@@ -1,0 +1,62 @@
+"""Settings: the one place that reads `QSTASH_EMULATOR_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+ENV_PREFIX = "QSTASH_EMULATOR_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How an emulator runs. Every field can be set by `QSTASH_EMULATOR_<FIELD>`.
+
+    >>> Settings(clock="virtual", tokens=("my-token",)).clock
+    'virtual'
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    clock: str = "real"
+    speed: float = 1.0
+    tokens: tuple[str, ...] = ()
+    any_token: bool = False
+    store: str = "memory"
+    max_body_bytes: int = 10 * 1024 * 1024
+    concurrency: int = 256
+    seed: int | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.clock not in ("real", "virtual"):
+            raise ValueError(f"clock must be 'real' or 'virtual', not {self.clock!r}")
+        if self.speed <= 0:
+            raise ValueError("speed must be a positive number")
+        if self.store != "memory":
+            raise ValueError(f"unsupported store {self.store!r} (only 'memory' for now)")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then `QSTASH_EMULATOR_*` variables, then `overrides` (None is ignored)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for item in fields(cls):
+            raw = env.get(ENV_PREFIX + item.name.upper())
+            if raw is not None and item.name != "extra":
+                values[item.name] = _convert(item.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _convert(name: str, raw: str) -> object:
+    if name in ("port", "max_body_bytes", "concurrency", "seed"):
+        return int(raw)
+    if name == "speed":
+        return float(raw)
+    if name == "any_token":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if name == "tokens":
+        return tuple(t.strip() for t in raw.split(",") if t.strip())
+    return raw

@@ -1,0 +1,163 @@
+"""The in-process store: dicts per tenant plus one heap of due times."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ..core.model import (
+    DeliveryRecord,
+    DlqEntry,
+    LogEvent,
+    Message,
+    SigningKeys,
+    State,
+)
+
+PENDING = (State.CREATED, State.RETRY)
+
+
+@dataclass
+class TenantData:
+    active: dict[str, Message] = field(default_factory=dict)
+    finished: OrderedDict[str, Message] = field(default_factory=OrderedDict)
+    dedup: dict[str, tuple[str, int]] = field(default_factory=dict)
+    logs: deque[LogEvent] = field(default_factory=deque)
+    dlq: dict[str, DlqEntry] = field(default_factory=dict)
+    deliveries: deque[DeliveryRecord] = field(default_factory=deque)
+    keys: SigningKeys | None = None
+
+
+class MemoryStore:
+    """Everything in this process; bounded histories so long runs keep a flat footprint.
+
+    >>> store = MemoryStore(max_finished=1000, max_logs=10000)
+    """
+
+    name = "memory"
+
+    def __init__(
+        self, *, max_finished: int = 50_000, max_logs: int = 200_000, max_deliveries: int = 100_000
+    ) -> None:
+        self._tenants: dict[str, TenantData] = {}
+        self._due: list[tuple[int, int, str, str]] = []
+        self._counter = itertools.count(1)
+        self._max_finished = max_finished
+        self._max_logs = max_logs
+        self._max_deliveries = max_deliveries
+
+    def _tenant(self, tenant: str) -> TenantData:
+        data = self._tenants.get(tenant)
+        if data is None:
+            data = self._tenants[tenant] = TenantData(
+                logs=deque(maxlen=self._max_logs), deliveries=deque(maxlen=self._max_deliveries)
+            )
+        return data
+
+    # messages
+    def put_message(self, message: Message) -> None:
+        data = self._tenant(message.tenant)
+        if message.finished:
+            data.active.pop(message.message_id, None)
+            data.finished[message.message_id] = message
+            if len(data.finished) > self._max_finished:
+                data.finished.popitem(last=False)
+            return
+        data.active[message.message_id] = message
+        if message.state in PENDING:
+            entry = (message.due_at_ms, next(self._counter), message.tenant, message.message_id)
+            heapq.heappush(self._due, entry)
+
+    def get_message(self, tenant: str, message_id: str) -> Message | None:
+        data = self._tenants.get(tenant)
+        if data is None:
+            return None
+        return data.active.get(message_id) or data.finished.get(message_id)
+
+    def active_messages(self, tenant: str) -> Iterable[Message]:
+        data = self._tenants.get(tenant)
+        return list(data.active.values()) if data else []
+
+    def pop_due(self, now_ms: int, limit: int) -> list[Message]:
+        due: list[Message] = []
+        while self._due and len(due) < limit and self._due[0][0] <= now_ms:
+            due_at, _, tenant, message_id = heapq.heappop(self._due)
+            message = self._live(tenant, message_id, due_at)
+            if message is not None:
+                due.append(message)
+        return due
+
+    def _live(self, tenant: str, message_id: str, due_at: int) -> Message | None:
+        data = self._tenants.get(tenant)
+        message = data.active.get(message_id) if data else None
+        if message is None or message.state not in PENDING or message.due_at_ms != due_at:
+            return None
+        return message
+
+    def next_due_ms(self) -> int | None:
+        while self._due:
+            due_at, _, tenant, message_id = self._due[0]
+            if self._live(tenant, message_id, due_at) is not None:
+                return due_at
+            heapq.heappop(self._due)
+        return None
+
+    def claim_dedup(
+        self, tenant: str, key: str, message_id: str, now_ms: int, window_ms: int
+    ) -> str | None:
+        dedup = self._tenant(tenant).dedup
+        existing = dedup.get(key)
+        if existing is not None and existing[1] > now_ms:
+            return existing[0]
+        dedup[key] = (message_id, now_ms + window_ms)
+        return None
+
+    # logs, DLQ, deliveries, keys
+    def next_seq(self) -> int:
+        return next(self._counter)
+
+    def append_log(self, tenant: str, event: LogEvent) -> None:
+        self._tenant(tenant).logs.append(event)
+
+    def logs(self, tenant: str) -> Sequence[LogEvent]:
+        data = self._tenants.get(tenant)
+        return list(data.logs) if data else []
+
+    def put_dlq(self, tenant: str, entry: DlqEntry) -> None:
+        self._tenant(tenant).dlq[entry.dlq_id] = entry
+
+    def get_dlq(self, tenant: str, dlq_id: str) -> DlqEntry | None:
+        data = self._tenants.get(tenant)
+        return data.dlq.get(dlq_id) if data else None
+
+    def delete_dlq(self, tenant: str, dlq_id: str) -> bool:
+        data = self._tenants.get(tenant)
+        return data is not None and data.dlq.pop(dlq_id, None) is not None
+
+    def dlq(self, tenant: str) -> Sequence[DlqEntry]:
+        data = self._tenants.get(tenant)
+        return list(data.dlq.values()) if data else []
+
+    def get_keys(self, tenant: str) -> SigningKeys | None:
+        data = self._tenants.get(tenant)
+        return data.keys if data else None
+
+    def set_keys(self, tenant: str, keys: SigningKeys) -> None:
+        self._tenant(tenant).keys = keys
+
+    def append_delivery(self, record: DeliveryRecord) -> None:
+        self._tenant(record.tenant).deliveries.append(record)
+
+    def deliveries(self, tenant: str) -> Sequence[DeliveryRecord]:
+        data = self._tenants.get(tenant)
+        return list(data.deliveries) if data else []
+
+    def reset(self, tenant: str | None) -> None:
+        if tenant is None:
+            self._tenants.clear()
+            self._due.clear()
+        else:
+            self._tenants.pop(tenant, None)
