@@ -1,0 +1,59 @@
+"""`EmulatorServer`: an emulator in a background thread, or a handle on one running elsewhere."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .serving import ServerThread
+
+if TYPE_CHECKING:
+    from qstash_emulator import Emulator
+
+
+class EmulatorServer:
+    """Start an emulator on a free loopback port (or attach to `url`), no pytest needed.
+
+    >>> with EmulatorServer(clock="virtual", any_token=True) as server:  # doctest: +SKIP
+    ...     QStash("my-token", base_url=server.url).message.publish(url=..., body="hi")
+    """
+
+    def __init__(self, url: str | None = None, **settings: Any) -> None:
+        self._external_url = url.rstrip("/") if url else None
+        self._settings = settings
+        self._thread: ServerThread | None = None
+        self.emulator: Emulator | None = None
+
+    @property
+    def url(self) -> str:
+        if self._external_url:
+            return self._external_url
+        if self._thread is None:
+            raise RuntimeError("the emulator server is not started")
+        return self._thread.url
+
+    def start(self) -> EmulatorServer:
+        if self._external_url or self._thread is not None:
+            return self
+        from qstash_emulator import Emulator, Settings, create_app
+
+        settings = Settings(**{"port": 0, **self._settings})
+        self.emulator = Emulator(settings)
+        self._thread = ServerThread(create_app(self.emulator), lifespan="on").start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,65 @@
+"""Shared fixtures: one virtual-clock emulator per session (per xdist worker), a fresh tenant
+per test, the official SDK pointed at it, and a real recording destination."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from qstash import AsyncQStash, QStash, Receiver
+
+from pytest_qstash.control import EmulatorControl
+from pytest_qstash.endpoint import Endpoint
+from pytest_qstash.server import EmulatorServer
+from qstash_emulator.core.model import SigningKeys
+from qstash_emulator.core.tenants import derived_keys
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(clock="virtual", any_token=True, seed=7) as running:
+        yield running
+
+
+@pytest.fixture
+def token() -> str:
+    return f"test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def keys(token: str) -> SigningKeys:
+    return derived_keys(token)
+
+
+@pytest.fixture
+def control(server: EmulatorServer, token: str) -> Iterator[EmulatorControl]:
+    with EmulatorControl(server.url, token) as ctl:
+        yield ctl
+        ctl.reset()
+
+
+@pytest.fixture
+def client(server: EmulatorServer, token: str, control: EmulatorControl) -> QStash:
+    return QStash(token, base_url=server.url, retry=False)
+
+
+@pytest.fixture
+def aclient(server: EmulatorServer, token: str, control: EmulatorControl) -> AsyncQStash:
+    return AsyncQStash(token, base_url=server.url, retry=False)
+
+
+@pytest.fixture
+def receiver(keys: SigningKeys) -> Receiver:
+    return Receiver(keys.current, keys.next)
+
+
+@pytest.fixture
+def endpoint(keys: SigningKeys) -> Iterator[Endpoint]:
+    with Endpoint(signing_keys=(keys.current, keys.next)) as running:
+        yield running
