@@ -127,7 +127,14 @@ def _delay_ms(h: Mapping[str, str], now_ms: int) -> int:
             raise ValueError(f"invalid {p.NOT_BEFORE} header: {not_before!r}")
         return max(0, int(not_before) * 1000 - now_ms)
     delay = h.get(p.DELAY)
-    return parse_duration_s(delay) * 1000 if delay is not None else 0
+    return _duration(delay, p.DELAY) * 1000 if delay is not None else 0
+
+
+def _duration(value: str, field: str) -> int:
+    try:
+        return parse_duration_s(value)
+    except InvalidDuration as exc:
+        raise ValueError(f"invalid {field} header: {exc}") from exc
 
 
 def _retries(value: str | None, field: str) -> int:
@@ -139,16 +146,19 @@ def _retries(value: str | None, field: str) -> int:
     return int(text)
 
 
-def _retry_delay(value: str | None) -> str | None:
+def _retry_delay(value: str | None, field: str = p.RETRY_DELAY) -> str | None:
     if value is None:
         return None
-    return RetryDelayExpression.parse(value).source
+    try:
+        return RetryDelayExpression.parse(value).source
+    except InvalidRetryDelay as exc:
+        raise ValueError(f"invalid {field} header: {exc}") from exc
 
 
 def _timeout(value: str | None, field: str) -> int | None:
     if value is None:
         return None
-    seconds = parse_duration_s(value)
+    seconds = _duration(value, field)
     if seconds <= 0:
         raise ValueError(f"invalid {field} header: {value!r}, want a positive duration")
     return seconds
@@ -194,9 +204,9 @@ def _callback(h: Mapping[str, str], prefix: str) -> CallbackSpec | None:
         headers=forwarded,
         method=_method(h.get(config + "method")),
         retries=None if retries is None else _retries(retries, config + "retries"),
-        retry_delay_expr=_retry_delay(h.get(config + "retry-delay")),
+        retry_delay_expr=_retry_delay(h.get(config + "retry-delay"), config + "retry-delay"),
         timeout_s=_timeout(h.get(config + "timeout"), config + "timeout"),
-        delay_s=0 if delay is None else parse_duration_s(delay),
+        delay_s=0 if delay is None else _duration(delay, config + "delay"),
     )
 
 
@@ -238,7 +248,8 @@ def _flow_control(key: str | None, value: str | None) -> FlowControl | None:
         name, _, raw = (s.strip() for s in item.partition("="))
         if name not in ("parallelism", "rate", "period") or not raw:
             raise ValueError(f"invalid {p.FLOW_CONTROL_VALUE} header: {item!r}")
-        numbers[name] = parse_duration_s(raw) if name == "period" else _positive(raw, item)
+        numbers[name] = _duration(raw, p.FLOW_CONTROL_VALUE) if name == "period" else _positive(
+            raw, item)
     if "period" in numbers and not 1 <= numbers["period"] <= 7 * 86400:
         raise ValueError(f"invalid {p.FLOW_CONTROL_VALUE} header: period must be 1s..1 week")
     period = numbers.get("period", 1 if ("rate" in numbers or "parallelism" in numbers) else None)
