@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import jwt
 import pytest
+
 from pytest_qstash.endpoint import Endpoint, RecordedRequest
 
 CURRENT_KEY = "sig_current_signing_key_for_the_tests"

@@ -7,11 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from pytest_qstash.serving import ServerThread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+
+from pytest_qstash.serving import ServerThread
 
 
 async def _hello(request: Request) -> PlainTextResponse:

@@ -50,6 +50,7 @@ class Attempts:
             body=message.body,
             timeout_s=self.ctx.clock.wall_seconds(timeout_s),
             attempt=message.retried,
+            started_at_ms=self.ctx.now_ms(),
         )
 
     def _delivery_headers(self, message: Message) -> dict[str, str]:
@@ -135,7 +136,7 @@ class Attempts:
             headers=request.headers,
             body=request.body,
             attempt=request.attempt,
-            time_ms=self.ctx.now_ms(),
+            time_ms=request.started_at_ms,
             response=response,
             kind=kind,
         )

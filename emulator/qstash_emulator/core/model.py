@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class State(str, Enum):
+class State(StrEnum):
     CREATED = "CREATED"
     ACTIVE = "ACTIVE"
     RETRY = "RETRY"
@@ -20,7 +20,7 @@ class State(str, Enum):
 TERMINAL_STATES = frozenset({State.DELIVERED, State.FAILED, State.CANCELED})
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """Why a message exists: published by a user, or produced as a callback."""
 
     MESSAGE = "message"
@@ -158,6 +158,7 @@ class DeliveryRequest:
     body: bytes
     timeout_s: float
     attempt: int
+    started_at_ms: int
 
 
 @dataclass(frozen=True, slots=True)

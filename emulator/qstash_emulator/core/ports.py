@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from .model import DeliveryRecord, DeliveryRequest, DlqEntry, LogEvent, Message, Response, SigningKeys
+from .model import (
+    DeliveryRecord,
+    DeliveryRequest,
+    DlqEntry,
+    LogEvent,
+    Message,
+    Response,
+    SigningKeys,
+)
 
 
 class Clock(Protocol):

@@ -71,7 +71,7 @@ class Queries:
             and (not statuses or entry.response.status in statuses)
             and (not ids or entry.dlq_id in ids)
         )
-        cursor = (values(params, "cursor") or [None])[0]
+        cursor = next(iter(values(params, "cursor")), None)
         return paginate(chosen, lambda e: e.dlq_id, cursor, page_size(params, 100, 100))
 
     def delete_dlq_many(self, tenant: str, ids: list[str]) -> int:
@@ -86,7 +86,7 @@ class Queries:
             if (not states or event.state.value in states)
             and wanted.matches(event.message, event.time_ms)
         )
-        cursor = (values(params, "cursor") or [None])[0]
+        cursor = next(iter(values(params, "cursor")), None)
         return paginate(chosen, lambda e: str(e.seq), cursor, page_size(params, 100, 1000))
 
 

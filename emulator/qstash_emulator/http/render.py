@@ -142,4 +142,6 @@ def delivery_json(record: DeliveryRecord) -> Json:
         "status": response.status,
         "error": response.error,
         "injected": response.injected,
-    } | _text_body(record.body, Redaction()) | _text_body(response.body, Redaction(), "responseBody")
+    } | _text_body(record.body, Redaction()) | _text_body(
+        response.body, Redaction(), "responseBody"
+    )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from qstash_emulator.core.durations import (
     InvalidDuration,
     parse_duration_s,

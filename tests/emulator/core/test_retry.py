@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import pytest
+
 from qstash_emulator.core.retry import (
     MAX_BACKOFF_S,
     RETRY_AFTER_MAX_S,

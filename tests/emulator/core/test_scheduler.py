@@ -1,0 +1,131 @@
+"""The service and scheduler together on a virtual clock, delivering through a function.
+
+The dispatcher here is an in-process seam (a transport), not a mock of our own code: every
+rule under test (due times, retries, DLQ, callbacks, cancel) runs for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from qstash_emulator import Emulator, Settings, VirtualClock
+from qstash_emulator.core.model import DeliveryRequest, Response, State
+from qstash_emulator.core.publisher import PublishRequest
+from qstash_emulator.ids import RandomIds
+from qstash_emulator.storage.memory import MemoryStore
+
+TENANT = "t"
+
+
+class FunctionDispatcher:
+    def __init__(self, answer: Callable[[DeliveryRequest], Response]) -> None:
+        self.answer = answer
+        self.requests: list[DeliveryRequest] = []
+
+    async def dispatch(self, request: DeliveryRequest) -> Response:
+        self.requests.append(request)
+        await asyncio.sleep(0)
+        return self.answer(request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def make(answer: Callable[[DeliveryRequest], Response]) -> tuple[Emulator, FunctionDispatcher]:
+    dispatcher = FunctionDispatcher(answer)
+    emulator = Emulator(
+        Settings(clock="virtual", tokens=(TENANT,)),
+        clock=VirtualClock(start=1_700_000_000),
+        store=MemoryStore(),
+        dispatcher=dispatcher,
+        ids=RandomIds(seed=1),
+    )
+    return emulator, dispatcher
+
+
+def publish(emulator: Emulator, headers: dict[str, str] | None = None, url: str = "http://d/x"
+            ) -> str:
+    request = PublishRequest(url, headers or {}, b"body")
+    return emulator.service.publisher.publish(TENANT, request, None).message_id
+
+
+@pytest.mark.anyio
+async def test_due_messages_are_delivered_in_due_order_never_early() -> None:
+    emulator, dispatcher = make(lambda r: Response(200))
+    await emulator.start()
+    late = publish(emulator, {"upstash-delay": "30s"})
+    early = publish(emulator, {"upstash-delay": "10s"})
+    now = publish(emulator)
+    await emulator.drain()
+    assert [r.message_id for r in dispatcher.requests] == [now]
+    await emulator.advance(9.999)
+    assert len(dispatcher.requests) == 1
+    await emulator.advance(30)
+    assert [r.message_id for r in dispatcher.requests] == [now, early, late]
+    starts = [r.started_at_ms - 1_700_000_000_000 for r in dispatcher.requests]
+    assert starts == [0, 10_000, 30_000]
+    await emulator.stop()
+
+
+@pytest.mark.anyio
+async def test_ten_thousand_waiting_messages_do_not_delay_a_due_one() -> None:
+    emulator, dispatcher = make(lambda r: Response(200))
+    await emulator.start()
+    for _ in range(10_000):
+        publish(emulator, {"upstash-delay": "1d"})
+    urgent = publish(emulator)
+    await emulator.drain()
+    assert [r.message_id for r in dispatcher.requests] == [urgent]
+    assert emulator.store.next_due_ms() == 1_700_000_000_000 + 86_400_000
+    await emulator.stop()
+
+
+@pytest.mark.anyio
+async def test_failure_path_states_and_dlq() -> None:
+    emulator, dispatcher = make(lambda r: Response(500, {"X": "1"}, b"no"))
+    await emulator.start()
+    message_id = publish(emulator, {"upstash-retries": "2", "upstash-retry-delay": "5000"})
+    await emulator.advance(10)
+    assert [r.attempt for r in dispatcher.requests] == [0, 1, 2]
+    message = emulator.service.queries.get_message(TENANT, message_id)
+    assert (message.state, message.retried) == (State.FAILED, 2)
+    [entry] = emulator.store.dlq(TENANT)
+    assert entry.response.body == b"no" and entry.message.message_id == message_id
+    await emulator.stop()
+
+
+@pytest.mark.anyio
+async def test_cancel_while_in_flight_ignores_the_outcome() -> None:
+    emulator, dispatcher = make(lambda r: Response(500))
+    await emulator.start()
+    message_id = publish(emulator)
+    emulator.run_due()
+    await asyncio.sleep(0)
+    assert emulator.service.queries.cancel(TENANT, message_id) == 1
+    await emulator.advance(3600)
+    assert len(dispatcher.requests) == 1
+    assert emulator.service.queries.get_message(TENANT, message_id).state is State.CANCELED
+    assert emulator.store.dlq(TENANT) == []
+    await emulator.stop()
+
+
+@pytest.mark.anyio
+async def test_signature_and_delivery_headers() -> None:
+    import jwt
+
+    emulator, dispatcher = make(lambda r: Response(200))
+    await emulator.start()
+    message_id = publish(emulator, {"upstash-forward-x-a": "1"}, url="http://d/x?q=1")
+    await emulator.drain()
+    [request] = dispatcher.requests
+    keys = emulator.service.keys(TENANT)
+    claims = jwt.decode(request.headers["Upstash-Signature"], keys.current, algorithms=["HS256"],
+                        issuer="Upstash")
+    assert claims["sub"] == "http://d/x?q=1" and claims["nbf"] == 0
+    assert claims["exp"] - claims["iat"] == 300 and claims["jti"].startswith("jwt_")
+    assert request.headers["Upstash-Message-Id"] == message_id
+    assert request.headers["X-A"] == "1" and request.headers["Upstash-Retried"] == "0"
+    await emulator.stop()
