@@ -73,7 +73,7 @@ class Emulator:
             raise BadRequest("seconds must not be negative")
         target_ms = clock.now_ms() + round(seconds * 1000)
         await self.drain()
-        while (next_due := self.store.next_due_ms()) is not None and next_due <= target_ms:
+        while (next_due := self.scheduler.next_due_ms()) is not None and next_due <= target_ms:
             clock.set_ms(next_due)
             await self.drain()
         clock.set_ms(target_ms)

@@ -35,6 +35,16 @@ class Clock(Protocol):
         ...
 
 
+class Ticker(Protocol):
+    """Timed work other than message attempts (e.g. schedule triggers), run by the scheduler."""
+
+    def next_due_ms(self) -> int | None: ...
+
+    def fire_due(self, now_ms: int) -> int:
+        """Do everything due at or before `now_ms`; return how much was done."""
+        ...
+
+
 class IdSource(Protocol):
     def new_id(self, prefix: str) -> str: ...
 

@@ -6,7 +6,7 @@ import asyncio
 
 from ..core.attempts import Attempts
 from ..core.model import Message
-from ..core.ports import Clock, Dispatcher, Store
+from ..core.ports import Clock, Dispatcher, Store, Ticker
 
 
 class Scheduler:
@@ -24,12 +24,14 @@ class Scheduler:
         clock: Clock,
         *,
         concurrency: int = 256,
+        tickers: list[Ticker] | None = None,
     ) -> None:
         self._attempts = attempts
         self._dispatcher = dispatcher
         self._store = store
         self._clock = clock
         self._concurrency = concurrency
+        self.tickers: list[Ticker] = list(tickers or [])
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
@@ -50,8 +52,19 @@ class Scheduler:
         if self._wake is not None:
             self._wake.set()
 
+    def next_due_ms(self) -> int | None:
+        """The earliest due time of any message or ticker."""
+        times = [self._store.next_due_ms(), *(t.next_due_ms() for t in self.tickers)]
+        known = [t for t in times if t is not None]
+        return min(known) if known else None
+
     def run_due(self) -> int:
-        """Start an attempt for every message due now (as far as free slots allow)."""
+        """Fire due tickers, then start an attempt for every message due now (slots allowing)."""
+        now_ms = self._clock.now_ms()
+        fired = sum(ticker.fire_due(now_ms) for ticker in self.tickers)
+        return fired + self._start_due()
+
+    def _start_due(self) -> int:
         free = self._concurrency - len(self._inflight)
         if free <= 0:
             return 0
@@ -94,7 +107,7 @@ class Scheduler:
         """Wall seconds until the next due message; None: wait to be woken."""
         if len(self._inflight) >= self._concurrency or self._clock.virtual:
             return None
-        next_due = self._store.next_due_ms()
+        next_due = self.next_due_ms()
         if next_due is None:
             return None
         wait_ms = next_due - self._clock.now_ms()
@@ -103,7 +116,7 @@ class Scheduler:
         return self._clock.wall_seconds(wait_ms / 1000)
 
     def _due_now(self) -> bool:
-        next_due = self._store.next_due_ms()
+        next_due = self.next_due_ms()
         return next_due is not None and next_due <= self._clock.now_ms()
 
     async def drain(self) -> None:
