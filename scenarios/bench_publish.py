@@ -93,12 +93,14 @@ async def run(total: int, concurrency: int) -> None:
             start = time.perf_counter()
             publish_s = await publish_all(base, f"http://127.0.0.1:{destination_port}/hook",
                                           total, concurrency)
+            during = await delivered(session, count_url)
             while await delivered(session, count_url) < total:
                 await asyncio.sleep(0.02)
             total_s = time.perf_counter() - start
         print(f"messages           {total}")
         print(f"publish            {total / publish_s:8.0f} msg/s ({concurrency} connections)")
         print(f"end-to-end         {total / total_s:8.0f} deliveries/s (publish + delivery)")
+        print(f"delivered while publishing was still running: {during / total:.0%}")
     finally:
         for process in processes:
             process.terminate()
