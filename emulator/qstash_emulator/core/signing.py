@@ -5,14 +5,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 
-import jwt
+from jwt.algorithms import HMACAlgorithm
 
 from .protocol import BASE58
 
 ISSUER = "Upstash"
 LIFETIME_S = 300
+HS256 = HMACAlgorithm(HMACAlgorithm.SHA256)
+HEADER_SEGMENT = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,16 @@ def sign(key: str, claims: SignatureClaims) -> str:
         "jti": claims.jwt_id,
         "body": claims.body_hash if claims.body_hash is not None else body_hash(claims.body),
     }
-    return jwt.encode(payload, key, algorithm="HS256", headers={"typ": "JWT"})
+    encoded = json.dumps(payload, separators=(",", ":")).encode()
+    signing_input = HEADER_SEGMENT + b"." + base64.urlsafe_b64encode(encoded).rstrip(b"=")
+    signature = HS256.sign(signing_input, _prepared(key))
+    return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
+
+
+@lru_cache(maxsize=4096)
+def _prepared(key: str) -> bytes:
+    """PyJWT's key preparation (it checks the key is not a PEM/SSH key) done once per key."""
+    return HS256.prepare_key(key)
 
 
 def derive_key(secret: str, purpose: str) -> str:
