@@ -59,7 +59,18 @@ def receiver(keys: SigningKeys) -> Receiver:
     return Receiver(keys.current, keys.next)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "bad_signatures_expected: the test's endpoint may receive invalid signatures"
+    )
+
+
 @pytest.fixture
-def endpoint(keys: SigningKeys) -> Iterator[Endpoint]:
+def endpoint(keys: SigningKeys, request: pytest.FixtureRequest) -> Iterator[Endpoint]:
+    """A recording destination that checks every signed delivery with `qstash.Receiver`."""
     with Endpoint(signing_keys=(keys.current, keys.next)) as running:
         yield running
+        if request.node.get_closest_marker("bad_signatures_expected") is None:
+            bad = [(r.path, r.signature_error) for r in running.requests
+                   if r.signature_valid is False]
+            assert not bad, f"deliveries failed Receiver.verify: {bad}"

@@ -16,8 +16,8 @@ from types import TracebackType
 from typing import Any, NamedTuple, TypeAlias
 
 import jwt
-from qstash import Receiver
 from qstash.errors import SignatureError
+from qstash.receiver import verify_with_key
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -278,7 +278,10 @@ class Endpoint:
         query = scope.get("query_string", b"").decode("latin-1")
         url = self.url + raw_path.decode("latin-1") + (f"?{query}" if query else "")
         headers = _header_dict(request.headers.raw)
-        valid, error = _check_signature(self.signing_keys, headers, body, url)
+        urls = [url]
+        if raw_path in (b"", b"/"):  # a destination published without a path
+            urls.append(self.url + (f"?{query}" if query else ""))
+        valid, error = _check_signature(self.signing_keys, headers, body, urls)
         return RecordedRequest(
             method=request.method,
             url=url,
@@ -336,28 +339,34 @@ def _lookup(rules: dict[str | None, Any], path: str) -> Any:
 
 
 def _check_signature(
-    keys: tuple[str, str] | None, headers: dict[str, str], body: bytes, url: str
+    keys: tuple[str, str] | None, headers: dict[str, str], body: bytes, urls: list[str]
 ) -> tuple[bool | None, str | None]:
+    """Verify like `qstash.Receiver` (current key, then next); report the current key's error."""
     signature = headers.get("upstash-signature")
     if keys is None or signature is None:
         return None, None
-    try:
-        _verify(keys, signature, body, url)
-    except Exception as exc:
-        return False, str(exc) or type(exc).__name__
-    return True, None
+    errors: list[str] = []
+    for url in urls:
+        for key in keys:
+            try:
+                _verify(key, signature, body, url)
+            except Exception as exc:
+                errors.append(str(exc) or type(exc).__name__)
+            else:
+                return True, None
+    return False, errors[0]
 
 
-def _verify(keys: tuple[str, str], signature: str, body: bytes, url: str) -> None:
+def _verify(key: str, signature: str, body: bytes, url: str) -> None:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        _verify_binary(keys, signature, body, url)
+        _verify_binary((key,), signature, body, url)
         return
-    Receiver(keys[0], keys[1]).verify(signature=signature, body=text, url=url)
+    verify_with_key(key, signature=signature, body=text, url=url)
 
 
-def _verify_binary(keys: tuple[str, str], signature: str, body: bytes, url: str) -> None:
+def _verify_binary(keys: tuple[str, ...], signature: str, body: bytes, url: str) -> None:
     """Mirror ``qstash.Receiver`` for bodies that are not UTF-8 (it needs ``str``)."""
     digest = base64.urlsafe_b64encode(hashlib.sha256(body).digest()).decode().rstrip("=")
     error = "no signing key"
