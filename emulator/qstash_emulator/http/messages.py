@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.errors import BadRequest
+from ..core.filters import values
 from .common import FastJSON, emulator_of, multi_params, read_json, tenant_of
 from .render import message_json
 
@@ -37,7 +38,7 @@ async def cancel_many(request: Request) -> Response:
                    if k != "messageIds"})
     ids = payload.get("messageIds")
     if ids is None and "messageIds" in params:
-        ids = params.pop("messageIds")
+        ids = values({"messageIds": params.pop("messageIds")}, "messageIds")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
         raise BadRequest("invalid messageIds: want a list of strings")
     cancelled = emulator_of(request).service.queries.cancel_many(tenant.name, ids, params)

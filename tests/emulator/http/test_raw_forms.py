@@ -1,0 +1,88 @@
+"""API forms the Python SDK does not send but other clients do (raw HTTP)."""
+
+from __future__ import annotations
+
+import httpx
+from qstash import QStash
+
+from pytest_qstash.control import EmulatorControl
+from pytest_qstash.endpoint import Endpoint
+from pytest_qstash.server import EmulatorServer
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_bulk_cancel_by_query_ids_and_by_filters(
+    server: EmulatorServer, token: str, client: QStash, endpoint: Endpoint
+) -> None:
+    ids = [client.message.publish(url=endpoint.url_for(f"/{i % 2}"), body="x", delay=60,
+                                  label=f"l{i}").message_id for i in range(6)]
+    by_ids = httpx.delete(f"{server.url}/v2/messages", headers=_auth(token),
+                          params=[("messageIds", ids[0]), ("messageIds", ids[1])])
+    assert by_ids.json() == {"cancelled": 2}
+    by_comma = httpx.delete(f"{server.url}/v2/messages?messageIds={ids[2]},{ids[3]}",
+                            headers=_auth(token))
+    assert by_comma.json() == {"cancelled": 2}
+    by_url = httpx.request("DELETE", f"{server.url}/v2/messages", headers=_auth(token),
+                           json={"url": endpoint.url_for("/0")})
+    assert by_url.json() == {"cancelled": 1}
+    assert client.message.get(ids[4]).message_id == ids[4]
+    by_label = httpx.delete(f"{server.url}/v2/messages", headers=_auth(token),
+                            params={"label": "l5"})
+    assert by_label.json() == {"cancelled": 1}
+
+
+def test_dlq_bulk_retry_by_ids_and_by_filter(
+    server: EmulatorServer, token: str, client: QStash, endpoint: Endpoint,
+    control: EmulatorControl,
+) -> None:
+    endpoint.respond_with(500, path="/fail")
+    for label in ("a", "a", "b"):
+        client.message.publish(url=endpoint.url_for("/fail"), body=label, retries=0, label=label)
+    control.advance(1)
+    entries = client.dlq.list().messages
+    first = httpx.post(f"{server.url}/v2/dlq/retry", headers=_auth(token),
+                       params={"dlqIds": entries[0].dlq_id})
+    assert first.status_code == 201 and len(first.json()["responses"]) == 1
+    assert "cursor" not in first.json()
+    by_label = httpx.post(f"{server.url}/v2/dlq/retry", headers=_auth(token),
+                          params={"label": "b"})
+    assert len(by_label.json()["responses"]) == 1
+    control.advance(1)
+    assert len(client.dlq.list().messages) == 3  # retried messages fail again, new entries
+    assert len(endpoint.requests) == 5
+
+
+def test_logs_path_serves_both_list_keys(server: EmulatorServer, token: str, client: QStash,
+                                         endpoint: Endpoint) -> None:
+    client.message.publish(url=endpoint.url, body="x", delay=10)
+    data = httpx.get(f"{server.url}/v2/logs", headers=_auth(token)).json()
+    assert data["logs"] == data["events"] and data["logs"][0]["state"] == "CREATED"
+    assert "cursor" not in data
+
+
+def test_dlq_bulk_delete_by_query(server: EmulatorServer, token: str, client: QStash,
+                                  control: EmulatorControl) -> None:
+    for _ in range(2):
+        client.message.publish(url="http://127.0.0.1:9/closed", body="x", retries=0)
+    control.advance(1)
+    ids = [m.dlq_id for m in client.dlq.list().messages]
+    deleted = httpx.delete(f"{server.url}/v2/dlq", headers=_auth(token),
+                           params=[("dlqIds", i) for i in ids])
+    assert deleted.json() == {"deleted": 2}
+
+
+def test_reset_all_tenants(endpoint: Endpoint) -> None:
+    with EmulatorServer(clock="virtual", any_token=True) as private:
+        first, second = QStash("tenant-a", base_url=private.url), QStash("tenant-b",
+                                                                         base_url=private.url)
+        ids = [c.message.publish(url=endpoint.url, body="x", delay=60).message_id
+               for c in (first, second)]
+        with EmulatorControl(private.url, "tenant-a") as control:
+            control.reset()
+            assert first.log.list().logs == [] and second.log.list().logs != []
+            control.reset(all_tenants=True)
+        assert second.log.list().logs == []
+        assert all(ids)
