@@ -135,3 +135,22 @@ async def test_async_client_covers_dlq_logs_keys_and_cancel(
     assert await aclient.dlq.delete_many([entry.dlq_id]) == 1
     keys = await aclient.signing_key.get()
     assert (await aclient.signing_key.rotate()).current == keys.next
+
+
+@pytest.mark.anyio
+async def test_async_client_batch_cancel_many_and_dlq_delete(
+    aclient: AsyncQStash, endpoint: Endpoint, control: EmulatorControl
+) -> None:
+    endpoint.respond_with(500, path="/bad")
+    plain = await aclient.message.batch([{"url": endpoint.url_for("/ok"), "body": "a"}])
+    as_json = await aclient.message.batch_json(
+        [{"url": endpoint.url_for("/bad"), "body": {"b": 1}, "retries": 0},
+         {"url": endpoint.url_for("/ok"), "body": {"c": 1}, "delay": 60}]
+    )
+    assert len(plain) == 1 and len(as_json) == 2
+    assert await aclient.message.cancel_many([as_json[1].message_id]) == 1  # type: ignore[union-attr]
+    control.advance(120)
+    assert [r.path for r in endpoint.requests].count("/ok") == 1
+    [entry] = (await aclient.dlq.list()).messages
+    await aclient.dlq.delete(entry.dlq_id)
+    assert (await aclient.dlq.list()).messages == []
