@@ -36,6 +36,6 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *keys.routes,
         *admin.routes,
     ]
-    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
+    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.emulator = emulator
     return app

@@ -83,34 +83,27 @@ class Publisher:
 
     def retry_dlq(self, tenant: str, entry: DlqEntry, headers: Mapping[str, str]) -> str:
         """Publish the DLQ entry's message again (new id); headers may override settings."""
-        source = entry.message
         now_ms = self.ctx.now_ms()
-        overrides = self._overrides(source, headers, now_ms)
+        config = {k: v for k, v in headers.items() if k.startswith(p.CONFIG_PREFIX)}
+        given = parse_publish(entry.message.url, config, b"", now_ms=now_ms).template
+        source = entry.message
         message = replace(
             source,
             message_id=self.ctx.ids.new_id("msg"),
             created_at_ms=now_ms,
+            not_before_ms=given.not_before_ms,
+            due_at_ms=given.not_before_ms,
             state=State.CREATED,
             retried=0,
             last_response=None,
-            **overrides,
+            max_retries=given.max_retries if p.RETRIES in config else source.max_retries,
+            retry_delay_expr=given.retry_delay_expr if p.RETRY_DELAY in config
+            else source.retry_delay_expr,
+            timeout_s=given.timeout_s if p.TIMEOUT in config else source.timeout_s,
         )
         self.ctx.store.delete_dlq(tenant, entry.dlq_id)
         self.store_new(message)
         return message.message_id
-
-    def _overrides(self, source: Message, headers: Mapping[str, str], now_ms: int) -> dict:
-        config = {k: v for k, v in headers.items() if k.startswith(p.CONFIG_PREFIX)}
-        parsed = parse_publish(source.url, config, b"", now_ms=now_ms)
-        changes: dict[str, object] = {"not_before_ms": parsed.template.not_before_ms,
-                                      "due_at_ms": parsed.template.not_before_ms}
-        if p.RETRIES in config:
-            changes["max_retries"] = parsed.template.max_retries
-        if p.RETRY_DELAY in config:
-            changes["retry_delay_expr"] = parsed.template.retry_delay_expr
-        if p.TIMEOUT in config:
-            changes["timeout_s"] = parsed.template.timeout_s
-        return changes
 
 
 def parse_batch(raw: bytes) -> list[PublishRequest]:
