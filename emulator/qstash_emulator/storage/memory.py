@@ -18,6 +18,12 @@ from ..core.model import (
 )
 
 PENDING = (State.CREATED, State.RETRY)
+DEDUP_SWEEP_AT = 10_000
+
+
+def _drop_expired(dedup: dict[str, tuple[str, int]], now_ms: int) -> None:
+    for key in [k for k, (_, expires_at) in dedup.items() if expires_at <= now_ms]:
+        del dedup[key]
 
 
 @dataclass
@@ -25,6 +31,7 @@ class TenantData:
     active: dict[str, Message] = field(default_factory=dict)
     finished: OrderedDict[str, Message] = field(default_factory=OrderedDict)
     dedup: dict[str, tuple[str, int]] = field(default_factory=dict)
+    dedup_sweep_at: int = 10_000
     logs: deque[LogEvent] = field(default_factory=deque)
     dlq: dict[str, DlqEntry] = field(default_factory=dict)
     deliveries: deque[DeliveryRecord] = field(default_factory=deque)
@@ -108,11 +115,14 @@ class MemoryStore:
     def claim_dedup(
         self, tenant: str, key: str, message_id: str, now_ms: int, window_ms: int
     ) -> str | None:
-        dedup = self._tenant(tenant).dedup
-        existing = dedup.get(key)
+        data = self._tenant(tenant)
+        existing = data.dedup.get(key)
         if existing is not None and existing[1] > now_ms:
             return existing[0]
-        dedup[key] = (message_id, now_ms + window_ms)
+        if len(data.dedup) >= data.dedup_sweep_at:
+            _drop_expired(data.dedup, now_ms)
+            data.dedup_sweep_at = max(DEDUP_SWEEP_AT, 2 * len(data.dedup))
+        data.dedup[key] = (message_id, now_ms + window_ms)
         return None
 
     # logs, DLQ, deliveries, keys
