@@ -5,14 +5,19 @@ Parsing and iteration are croniter's; this module only adds the zone prefix and 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
 from . import protocol as p
 from .errors import BadRequest
+
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_LOCK = threading.Lock()  # cached iterators are shared by every emulator in the process
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +32,11 @@ class Cron:
         """The first trigger time strictly after `after_ms` (unix ms)."""
         tz = ZoneInfo(self.zone) if self.zone else UTC
         start = datetime.fromtimestamp(after_ms / 1000, tz=tz)
+        iterator = _iterator(self.fields)
         try:
-            following = croniter(self.fields, start).get_next(datetime)
+            with _LOCK:
+                iterator.set_current(start, force=True)
+                following = iterator.get_next(datetime)
         except CroniterBadDateError as exc:
             raise BadRequest(p.CRON_INVALID.format(cron=self.source, reason="never fires")
                              ) from exc
@@ -39,7 +47,17 @@ def parse_cron(raw: str | None) -> Cron:
     """Validate an `Upstash-Cron` value; raises BadRequest."""
     if raw is None or not raw.strip():
         raise BadRequest(p.CRON_MISSING)
-    source = raw.strip()
+    return _parse(raw.strip())
+
+
+@lru_cache(maxsize=1024)
+def _iterator(fields: str) -> croniter:
+    """One reusable iterator per expression (expanding the fields is the costly part)."""
+    return croniter(fields, EPOCH)
+
+
+@lru_cache(maxsize=1024)
+def _parse(source: str) -> Cron:
     zone, fields = _split_zone(source)
     if len(fields.split()) != 5:
         raise BadRequest(p.CRON_INVALID.format(cron=source, reason="want 5 fields"))
