@@ -303,22 +303,21 @@ def test_pause_and_resume_accept_post_too(
     assert client.schedule.get(schedule_id).paused is False
 
 
-def test_more_schedules_than_the_plan_allows_answer_412(
-    server: EmulatorServer, token: str, client: QStash
-) -> None:
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
-        for n in range(1000):
-            response = http.post("/v2/schedules/http://127.0.0.1:9/x",
-                                 headers={"Upstash-Cron": "0 0 1 1 *",
-                                          "Upstash-Schedule-Id": f"s{n}"})
-            assert response.status_code == 200
-        over = http.post("/v2/schedules/http://127.0.0.1:9/x",
-                         headers={"Upstash-Cron": "0 0 1 1 *"})
-        again = http.post("/v2/schedules/http://127.0.0.1:9/y",
-                          headers={"Upstash-Cron": "0 0 1 1 *", "Upstash-Schedule-Id": "s7"})
-    assert over.status_code == 412
-    assert over.json() == {"error": "too many schedules: the payg plan allows 1000"}
-    assert again.status_code == 200  # overwriting an existing id is not a new schedule
-    schedules = client.schedule.list()
-    assert len(schedules) == 1000
-    assert {s.schedule_id for s in schedules} == {f"s{n}" for n in range(1000)}
+def test_more_schedules_than_the_plan_allows_answer_412() -> None:
+    # A server of its own on the free plan (10 schedules), so the test makes 11, not 1001.
+    with EmulatorServer(clock="virtual", tokens=("free-user",)) as server:
+        assert server.emulator is not None
+        server.emulator.service.schedules.plan = "free"
+        client = QStash("free-user", base_url=server.url, retry=False)
+        for n in range(10):
+            client.schedule.create(destination="http://127.0.0.1:9/x", cron="0 0 1 1 *",
+                                   schedule_id=f"s{n}")
+        with pytest.raises(QStashError, match="412") as refused:
+            client.schedule.create(destination="http://127.0.0.1:9/x", cron="0 0 1 1 *")
+        # overwriting an existing id is not a new schedule
+        client.schedule.create(destination="http://127.0.0.1:9/y", cron="0 0 1 1 *",
+                               schedule_id="s7")
+        schedules = client.schedule.list()
+    assert '{"error":"too many schedules: the free plan allows 10"}' in str(refused.value)
+    assert {s.schedule_id for s in schedules} == {f"s{n}" for n in range(10)}
+    assert next(s for s in schedules if s.schedule_id == "s7").destination.endswith("/y")
