@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 
 from .emulator import Emulator
-from .http import admin, dlq, events, keys, messages, publish
+from .http import admin, dlq, events, keys, messages, publish, schedules, url_groups
 from .http.errors import HANDLERS
 from .settings import Settings
 
@@ -34,6 +34,8 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *dlq.routes,
         *events.routes,
         *keys.routes,
+        *schedules.routes,
+        *url_groups.routes,
         *admin.routes,
     ]
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)

@@ -47,6 +47,7 @@ class Emulator:
             self.clock,
             concurrency=self.settings.concurrency,
         )
+        self.scheduler.tickers.append(self.service.schedules)
         ctx.wake = self.scheduler.notify
 
     async def start(self) -> None:

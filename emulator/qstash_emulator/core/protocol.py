@@ -22,6 +22,12 @@ FLOW_CONTROL_KEY = "upstash-flow-control-key"
 FLOW_CONTROL_VALUE = "upstash-flow-control-value"
 CONFIG_PREFIX = "upstash-"
 
+# Schedule-only request headers
+CRON = "upstash-cron"
+SCHEDULE_ID_HEADER = "upstash-schedule-id"
+QUEUE_NAME = "upstash-queue-name"
+CRON_TZ_PREFIX = "CRON_TZ="
+
 # Words that configure a callback rather than name a header to forward to it.
 CALLBACK_CONFIG_WORDS = ("method", "timeout", "retries", "retry-delay", "delay")
 
@@ -58,6 +64,28 @@ TOPIC_NOT_FOUND = "topic {name} not found"
 BODY_TOO_LARGE = "message size exceeds the limit of {limit} bytes"
 METHOD_NOT_ALLOWED = "method not allowed"
 NOT_FOUND = "not found"
+SCHEDULE_NOT_FOUND = "schedule {schedule_id} not found"
+CRON_MISSING = "missing upstash-cron header"
+CRON_INVALID = "invalid upstash-cron header: {cron!r} ({reason})"
+SCHEDULE_ID_INVALID = (
+    "invalid upstash-schedule-id header: {schedule_id!r}, allowed characters are "
+    "alphanumerics, '-', '_' and '.'"
+)
+QUEUE_NAME_INVALID = (
+    "invalid upstash-queue-name header: {name!r}, allowed characters are "
+    "alphanumerics, '-', '_' and '.'"
+)
+SCHEDULE_NOT_BEFORE = "upstash-not-before is not supported for schedules, use upstash-delay"
+TOO_MANY_SCHEDULES = "too many schedules: the {plan} plan allows {limit}"
+TOO_MANY_URL_GROUPS = "too many url groups: the {plan} plan allows {limit}"
+TOO_MANY_ENDPOINTS = "too many endpoints in url group {name}: the {plan} plan allows {limit}"
+URL_GROUP_NAME_INVALID = (
+    "invalid url group name: {name!r}, allowed characters are alphanumerics, '-', '_' and '.'"
+)
+ENDPOINTS_INVALID = 'invalid body: want {"endpoints": [{"url": "https://...", "name": "..."}]}'
+ENDPOINT_URL_INVALID = "invalid endpoint url: {url!r}, add http:// or https://"
+ENDPOINT_NAME_INVALID = "invalid endpoint name: {name!r}"
+ENDPOINT_REMOVE_INVALID = "every endpoint to remove needs a url or a name"
 
 REDACTED_PREFIX = "REDACTED:"
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 
 from . import protocol as p
 from .context import Context
-from .errors import BadRequest, NotFound, PayloadTooLarge
+from .errors import BadRequest, PayloadTooLarge
 from .model import DlqEntry, Message, State
 from .publishing import Parsed, parse_publish
+from .url_groups import Target, targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class Published:
     message_id: str
     url: str
     deduplicated: bool = False
+    url_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,38 +45,48 @@ class Publisher:
             now_ms=self.ctx.now_ms(),
             caller_ip=caller_ip,
         )
-        if parsed.destination.url_group is not None:
-            raise NotFound(p.TOPIC_NOT_FOUND.format(name=parsed.destination.url_group))
         return parsed
 
-    def publish(self, tenant: str, request: PublishRequest, caller_ip: str | None) -> Published:
+    def publish(
+        self, tenant: str, request: PublishRequest, caller_ip: str | None
+    ) -> list[Published]:
+        """One `Published` per target: a URL gives one, a URL group one per endpoint."""
         return self.accept(tenant, self.parse(request, caller_ip))
 
     def batch(
         self, tenant: str, requests: list[PublishRequest], caller_ip: str | None
-    ) -> list[Published]:
+    ) -> list[list[Published]]:
         """All or nothing: every element is validated before any is accepted."""
         parsed = [self.parse(request, caller_ip) for request in requests]
+        for item in parsed:
+            targets(self.ctx.store, tenant, item.destination)
         return [self.accept(tenant, item) for item in parsed]
 
-    def accept(self, tenant: str, parsed: Parsed) -> Published:
-        url = parsed.destination.url or ""
+    def accept(self, tenant: str, parsed: Parsed) -> list[Published]:
+        found = targets(self.ctx.store, tenant, parsed.destination)
+        return [self._accept_one(tenant, parsed, target) for target in found]
+
+    def _accept_one(self, tenant: str, parsed: Parsed, target: Target) -> Published:
+        url = target.url
         message_id = self.ctx.ids.new_id("msg")
         dedup_key = parsed.dedup_key(url)
+        if dedup_key is not None and target.topic_name is not None:
+            dedup_key = f"{dedup_key}\n{url}"
         if dedup_key is not None:
             window_ms = self.ctx.limits.dedup_window_s * 1000
             existing = self.ctx.store.claim_dedup(
                 tenant, dedup_key, message_id, self.ctx.now_ms(), window_ms
             )
             if existing is not None:
-                return Published(existing, url, deduplicated=True)
+                return Published(existing, url, deduplicated=True, url_group=target.topic_name)
         template = parsed.template
         message = replace(
             template, message_id=message_id, tenant=tenant, url=url,
+            topic_name=target.topic_name, endpoint_name=target.endpoint_name,
             due_at_ms=template.not_before_ms,
         )
         self.store_new(message)
-        return Published(message_id, url)
+        return Published(message_id, url, url_group=target.topic_name)
 
     def store_new(self, message: Message) -> None:
         self.ctx.store.put_message(message)

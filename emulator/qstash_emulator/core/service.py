@@ -11,6 +11,8 @@ from .errors import Unauthorized
 from .model import DeliveryRecord, SigningKeys, Tenant
 from .publisher import Publisher
 from .queries import Queries
+from .schedules import Schedules
+from .url_groups import UrlGroups
 
 
 class Service:
@@ -21,6 +23,8 @@ class Service:
         self.publisher = Publisher(ctx)
         self.attempts = Attempts(ctx)
         self.queries = Queries(ctx)
+        self.schedules = Schedules(ctx, self.publisher)
+        self.url_groups = UrlGroups(ctx)
 
     def authenticate(self, token: str | None) -> Tenant:
         tenant = self.ctx.tenants.resolve(token)

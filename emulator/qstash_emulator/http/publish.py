@@ -17,6 +17,13 @@ def _published(result: Published) -> dict[str, object]:
     return data
 
 
+def _rendered(results: list[Published]) -> object:
+    """An object for a URL destination, an array (one per endpoint) for a URL group."""
+    if len(results) == 1 and results[0].url_group is None:
+        return _published(results[0])
+    return [_published(result) for result in results]
+
+
 async def publish(request: Request) -> Response:
     tenant = tenant_of(request)
     headers, destination_query = publish_config(request)
@@ -24,10 +31,11 @@ async def publish(request: Request) -> Response:
     if destination_query:
         destination = f"{destination}?{destination_query}"
     body = await read_body(request)
-    result = emulator_of(request).service.publisher.publish(
+    results = emulator_of(request).service.publisher.publish(
         tenant.name, PublishRequest(destination, headers, body), caller_ip(request)
     )
-    return FastJSON(_published(result), status_code=202 if result.deduplicated else 200)
+    duplicate = all(result.deduplicated for result in results)
+    return FastJSON(_rendered(results), status_code=202 if duplicate else 200)
 
 
 async def batch(request: Request) -> Response:
@@ -36,7 +44,7 @@ async def batch(request: Request) -> Response:
     results = emulator_of(request).service.publisher.batch(
         tenant.name, requests, caller_ip(request)
     )
-    return FastJSON([_published(result) for result in results])
+    return FastJSON([_rendered(element) for element in results])
 
 
 routes = [

@@ -13,8 +13,10 @@ from ..core.model import (
     DlqEntry,
     LogEvent,
     Message,
+    Schedule,
     SigningKeys,
     State,
+    UrlGroup,
 )
 
 PENDING = (State.CREATED, State.RETRY)
@@ -36,6 +38,8 @@ class TenantData:
     dlq: dict[str, DlqEntry] = field(default_factory=dict)
     deliveries: deque[DeliveryRecord] = field(default_factory=deque)
     keys: SigningKeys | None = None
+    schedules: dict[str, Schedule] = field(default_factory=dict)
+    url_groups: dict[str, UrlGroup] = field(default_factory=dict)
 
 
 class MemoryStore:
@@ -171,3 +175,37 @@ class MemoryStore:
             self._due.clear()
         else:
             self._tenants.pop(tenant, None)
+
+    # schedules and URL groups
+    def put_schedule(self, schedule: Schedule) -> None:
+        self._tenant(schedule.tenant).schedules[schedule.schedule_id] = schedule
+
+    def get_schedule(self, tenant: str, schedule_id: str) -> Schedule | None:
+        data = self._tenants.get(tenant)
+        return data.schedules.get(schedule_id) if data else None
+
+    def delete_schedule(self, tenant: str, schedule_id: str) -> bool:
+        data = self._tenants.get(tenant)
+        return data is not None and data.schedules.pop(schedule_id, None) is not None
+
+    def schedules(self, tenant: str) -> Sequence[Schedule]:
+        data = self._tenants.get(tenant)
+        return list(data.schedules.values()) if data else []
+
+    def all_schedules(self) -> Iterable[Schedule]:
+        return [s for data in self._tenants.values() for s in data.schedules.values()]
+
+    def put_url_group(self, group: UrlGroup) -> None:
+        self._tenant(group.tenant).url_groups[group.name] = group
+
+    def get_url_group(self, tenant: str, name: str) -> UrlGroup | None:
+        data = self._tenants.get(tenant)
+        return data.url_groups.get(name) if data else None
+
+    def delete_url_group(self, tenant: str, name: str) -> bool:
+        data = self._tenants.get(tenant)
+        return data is not None and data.url_groups.pop(name, None) is not None
+
+    def url_groups(self, tenant: str) -> Sequence[UrlGroup]:
+        data = self._tenants.get(tenant)
+        return list(data.url_groups.values()) if data else []

@@ -49,7 +49,7 @@ def make(answer: Callable[[DeliveryRequest], Response]) -> tuple[Emulator, Funct
 def publish(emulator: Emulator, headers: dict[str, str] | None = None, url: str = "http://d/x"
             ) -> str:
     request = PublishRequest(url, headers or {}, b"body")
-    return emulator.service.publisher.publish(TENANT, request, None).message_id
+    return emulator.service.publisher.publish(TENANT, request, None)[0].message_id
 
 
 @pytest.mark.anyio

@@ -1,0 +1,67 @@
+"""`/v2/topics`: URL groups (upsert and remove endpoints, get, list, delete)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..core.model import UrlGroup
+from .common import FastJSON, emulator_of, read_json, tenant_of
+
+
+def url_group_json(group: UrlGroup) -> dict[str, Any]:
+    endpoints = [{"url": e.url} | ({"name": e.name} if e.name else {}) for e in group.endpoints]
+    return {
+        "name": group.name,
+        "createdAt": group.created_at_ms,
+        "updatedAt": group.updated_at_ms,
+        "endpoints": endpoints,
+    }
+
+
+async def upsert_endpoints(request: Request) -> Response:
+    tenant = tenant_of(request)
+    payload = await read_json(request)
+    group = emulator_of(request).service.url_groups.upsert_endpoints(
+        tenant.name, request.path_params["name"], payload
+    )
+    return FastJSON(url_group_json(group))
+
+
+async def remove_endpoints(request: Request) -> Response:
+    tenant = tenant_of(request)
+    payload = await read_json(request)
+    emulator_of(request).service.url_groups.remove_endpoints(
+        tenant.name, request.path_params["name"], payload
+    )
+    return FastJSON({})
+
+
+async def get(request: Request) -> Response:
+    tenant = tenant_of(request)
+    group = emulator_of(request).service.url_groups.get(tenant.name, request.path_params["name"])
+    return FastJSON(url_group_json(group))
+
+
+async def list_all(request: Request) -> Response:
+    tenant = tenant_of(request)
+    groups = emulator_of(request).service.url_groups.list_all(tenant.name)
+    return FastJSON([url_group_json(group) for group in groups])
+
+
+async def delete(request: Request) -> Response:
+    tenant = tenant_of(request)
+    emulator_of(request).service.url_groups.delete(tenant.name, request.path_params["name"])
+    return FastJSON({})
+
+
+routes = [
+    Route("/v2/topics", list_all, methods=["GET"]),
+    Route("/v2/topics/{name}/endpoints", upsert_endpoints, methods=["POST"]),
+    Route("/v2/topics/{name}/endpoints", remove_endpoints, methods=["DELETE"]),
+    Route("/v2/topics/{name}", get, methods=["GET"]),
+    Route("/v2/topics/{name}", delete, methods=["DELETE"]),
+]
