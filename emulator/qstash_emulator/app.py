@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from .emulator import Emulator
-from .http import admin, dlq, events, keys, messages, publish
+from .http import admin, dlq, events, harness, keys, messages, publish
 from .http.errors import HANDLERS
+from .http.guard import Guard
 from .settings import Settings
 
 
@@ -35,7 +37,10 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *events.routes,
         *keys.routes,
         *admin.routes,
+        *harness.routes,
     ]
-    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
+    middleware = [Middleware(Guard, emulator=emulator)]  # type: ignore[arg-type]
+    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan,  # type: ignore[arg-type]
+                    middleware=middleware)
     app.state.emulator = emulator
     return app

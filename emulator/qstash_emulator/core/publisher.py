@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from . import protocol as p
 from .context import Context
 from .errors import BadRequest, NotFound, PayloadTooLarge
-from .model import DlqEntry, Message, State
+from .model import DlqEntry, Kind, Message, State
+from .plan_checks import enforce_plan
 from .publishing import Parsed, parse_publish
 
 
@@ -48,14 +49,28 @@ class Publisher:
         return parsed
 
     def publish(self, tenant: str, request: PublishRequest, caller_ip: str | None) -> Published:
-        return self.accept(tenant, self.parse(request, caller_ip))
+        parsed = self.for_plan(tenant, self.parse(request, caller_ip))
+        self.ctx.quotas.require(tenant, self.quota_cost(parsed))
+        return self.accept(tenant, parsed)
 
     def batch(
         self, tenant: str, requests: list[PublishRequest], caller_ip: str | None
     ) -> list[Published]:
         """All or nothing: every element is validated before any is accepted."""
-        parsed = [self.parse(request, caller_ip) for request in requests]
+        parsed = [self.for_plan(tenant, self.parse(request, caller_ip)) for request in requests]
+        self.ctx.quotas.require(tenant, sum(self.quota_cost(item) for item in parsed))
         return [self.accept(tenant, item) for item in parsed]
+
+    def for_plan(self, tenant: str, parsed: Parsed) -> Parsed:
+        """Refuse what the tenant's plan forbids (size, delay); cap retries and timeout."""
+        template = enforce_plan(
+            parsed.template, self.ctx.quotas, tenant, self.ctx.limits.max_body_bytes
+        )
+        return parsed if template is parsed.template else replace(parsed, template=template)
+
+    def quota_cost(self, parsed: Parsed) -> int:
+        """How many messages a publish makes (a URL group: one per endpoint)."""
+        return 1
 
     def accept(self, tenant: str, parsed: Parsed) -> Published:
         url = parsed.destination.url or ""
@@ -77,6 +92,8 @@ class Publisher:
         return Published(message_id, url)
 
     def store_new(self, message: Message) -> None:
+        if message.kind is Kind.MESSAGE:
+            self.ctx.quotas.charge(message.tenant)
         self.ctx.store.put_message(message)
         self.ctx.log(message, State.CREATED)
         self.ctx.wake()

@@ -27,7 +27,9 @@ async def publish(request: Request) -> Response:
     result = emulator_of(request).service.publisher.publish(
         tenant.name, PublishRequest(destination, headers, body), caller_ip(request)
     )
-    return FastJSON(_published(result), status_code=202 if result.deduplicated else 200)
+    quota = emulator_of(request).quotas.headers(tenant.name)
+    return FastJSON(_published(result), status_code=202 if result.deduplicated else 200,
+                    headers=quota)
 
 
 async def batch(request: Request) -> Response:
@@ -36,7 +38,8 @@ async def batch(request: Request) -> Response:
     results = emulator_of(request).service.publisher.batch(
         tenant.name, requests, caller_ip(request)
     )
-    return FastJSON([_published(result) for result in results])
+    quota = emulator_of(request).quotas.headers(tenant.name)
+    return FastJSON([_published(result) for result in results], headers=quota)
 
 
 routes = [
