@@ -182,7 +182,7 @@ def test_free_plan_limits_at_publish(
     control.set_quota(plan="free")
     with pytest.raises(QStashError, match="413"):
         client.message.publish(url=endpoint.url, body="x" * (1024**2 + 1))
-    with pytest.raises(QStashError, match="400.*upstash-delay"):
+    with pytest.raises(QStashError, match=r"400.*upstash-delay"):
         client.message.publish(url=endpoint.url, body="x", delay="8d")
     capped = client.message.publish(url=endpoint.url, body="x", retries=10, timeout="1h")
     assert client.message.get(capped.message_id).max_retries == 3

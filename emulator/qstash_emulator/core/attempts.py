@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from . import protocol as p
 from .context import Context
-from .faults import SignatureFault, spoil
+from .faults import spoil
 from .lifecycle import callback_body, callback_message, decide, error_text
 from .model import (
     DeliveryRecord,
@@ -79,9 +79,8 @@ class Attempts:
             jwt_id=self.ctx.ids.new_id("jwt"),
         )
         fault = self.ctx.faults.signature_for(message.tenant, message.url)
-        if fault is not None:
-            key = keys.next if fault is SignatureFault.NEXT_KEY else keys.current
-            return sign(key, spoil(claims, fault))
+        if fault is not None:  # signed with the next key: see core/faults.spoil
+            return sign(keys.next, spoil(claims, fault))
         return sign(keys.current, claims)
 
     def finish(self, request: DeliveryRequest, response: Response) -> None:

@@ -295,7 +295,11 @@ def _signature(value: object) -> SignatureFault | None:
 
 
 def spoil(claims: SignatureClaims, fault: SignatureFault) -> SignatureClaims:
-    """The claims a signature fault signs (`next-key` changes the key, not the claims)."""
+    """The claims a signature fault signs. Every fault is signed with the tenant's *next* key:
+    receivers try the current key, then the next one, and report the last failure, so the
+    next key makes `qstash.Receiver` raise the fault's own reason ("Signature has expired",
+    "Invalid subject", "Invalid body hash"). `next-key` alone changes only the key.
+    """
     if fault is SignatureFault.EXPIRED:
         return replace(claims, issued_at=claims.issued_at - 2 * claims.lifetime_s)
     if fault is SignatureFault.WRONG_SUB:
