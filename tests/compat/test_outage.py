@@ -13,8 +13,8 @@ from qstash.errors import QStashError
 
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
-from pytest_qstash.serving import ServerThread
 from pytest_qstash.server import EmulatorServer
+from pytest_qstash.serving import ServerThread
 from qstash_emulator import Emulator, Settings, create_app
 
 
