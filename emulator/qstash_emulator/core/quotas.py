@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from . import protocol as p
 from .errors import BadRequest, BurstLimited, QuotaExceeded
@@ -76,7 +77,12 @@ def window_key(window: Window, now_ms: int) -> int:
         return now_ms // 1000
     if window is Window.DAILY:
         return now_ms // DAY_MS
-    moment = datetime.fromtimestamp(now_ms / 1000, UTC)
+    return _month_of_day(now_ms // DAY_MS)
+
+
+@lru_cache(maxsize=64)
+def _month_of_day(day: int) -> int:
+    moment = datetime.fromtimestamp(day * DAY_MS / 1000, UTC)
     return moment.year * 12 + moment.month - 1
 
 
@@ -194,9 +200,11 @@ class Quotas:
         now = self._now(now_ms)
         verdict = Verdict(True)
         for window in (Window.DAILY, Window.MONTHLY):
-            status = self.status(tenant, window, now)
-            if status.limit is None:
+            if self.limit(tenant, window.value) is None and not (
+                self._usage(tenant, window, now).exhausted
+            ):
                 continue
+            status = self.status(tenant, window, now)
             current = _verdict(status)
             if status.remaining is not None and count > status.remaining:
                 return Verdict(False, window, current.limit, current.remaining, current.reset_s)
