@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from .emulator import Emulator
-from .http import admin, dlq, events, keys, messages, publish, schedules, url_groups
+from .http import admin, dlq, events, harness, keys, messages, publish, schedules, url_groups
 from .http.errors import HANDLERS
+from .http.guard import Guard
 from .settings import Settings
 
 
@@ -37,7 +39,11 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *schedules.routes,
         *url_groups.routes,
         *admin.routes,
+        *harness.routes,
     ]
-    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
+    middleware = [Middleware(Guard, emulator=emulator)]
+    app = Starlette(
+        routes=routes, exception_handlers=HANDLERS, lifespan=lifespan, middleware=middleware
+    )
     app.state.emulator = emulator
     return app

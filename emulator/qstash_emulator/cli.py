@@ -29,6 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-body-bytes", type=int, help="largest accepted message body")
     parser.add_argument("--seed", type=int, help="seed for reproducible ids")
+    from .core.quotas import PLANS
+
+    parser.add_argument("--plan", choices=list(PLANS),
+                        help="plan whose limits apply (default payg)")
+    parser.add_argument("--daily-quota", type=int, metavar="N",
+                        help="messages per day per tenant (overrides the plan)")
+    parser.add_argument("--monthly-quota", type=int, metavar="N",
+                        help="messages per month per tenant (overrides the plan)")
+    parser.add_argument("--burst-rate", type=int, metavar="N",
+                        help="requests per second per tenant on burst-limited endpoints")
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 
@@ -68,3 +69,9 @@ class VirtualClock:
     def set_ms(self, timestamp_ms: int) -> None:
         """Move to `timestamp_ms` (never backwards)."""
         self._now_ms = max(self._now_ms, timestamp_ms)
+
+
+async def wall_wait(seconds: float) -> None:
+    """Wait `seconds` of wall time (the one place that sleeps; injected where waits happen)."""
+    if seconds > 0:
+        await asyncio.sleep(seconds)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from .clocks import SystemClock, VirtualClock
 from .core.context import Context, Limits
 from .core.errors import BadRequest
+from .core.outages import Outages
 from .core.ports import Clock, Dispatcher, IdSource, Store
+from .core.quotas import Quotas
 from .core.service import Service
 from .core.tenants import TenantDirectory
 from .delivery.dispatchers import AiohttpDispatcher
+from .delivery.faults import DuplicateTicker, FaultInjector
 from .delivery.scheduler import Scheduler
 from .ids import RandomIds
 from .settings import Settings
@@ -35,11 +38,14 @@ class Emulator:
         self.settings = settings or Settings()
         self.clock = clock or _clock_for(self.settings)
         self.store = store or _store_for(self.settings)
-        self.dispatcher = dispatcher or AiohttpDispatcher(self.settings.concurrency)
+        inner = dispatcher or AiohttpDispatcher(self.settings.concurrency)
         tenants = TenantDirectory(self.settings.tokens, any_token=self.settings.any_token)
         limits = Limits(max_body_bytes=self.settings.max_body_bytes)
-        ctx = Context(self.store, self.clock, ids or RandomIds(self.settings.seed), tenants, limits)
+        ctx = Context(self.store, self.clock, ids or RandomIds(self.settings.seed), tenants, limits,
+                      quotas=_quotas_for(self.settings, self.clock))
         self.service = Service(ctx)
+        self.quotas, self.faults, self.outages = ctx.quotas, ctx.faults, Outages()
+        self.dispatcher = FaultInjector(inner, ctx.faults, self.clock)
         self.scheduler = Scheduler(
             self.service.attempts,
             self.dispatcher,
@@ -49,6 +55,8 @@ class Emulator:
         )
         self.scheduler.tickers.append(self.service.schedules)
         ctx.wake = self.scheduler.notify
+        self.scheduler.tickers.append(DuplicateTicker(
+            ctx.faults, self.service.attempts, self.store, inner, self.scheduler.spawn))
 
     async def start(self) -> None:
         self.scheduler.start()
@@ -82,10 +90,19 @@ class Emulator:
 
     def reset(self, tenant: str | None = None) -> None:
         self.service.reset(tenant)
+        self.quotas.forget(tenant)
+        self.faults.clear(tenant)
+        self.outages.end(tenant, everywhere=tenant is None)
 
 
 def _clock_for(settings: Settings) -> Clock:
     return VirtualClock() if settings.clock == "virtual" else SystemClock(settings.speed)
+
+
+def _quotas_for(settings: Settings, clock: Clock) -> Quotas:
+    overrides = {"daily": settings.daily_quota, "monthly": settings.monthly_quota,
+                 "burst": settings.burst_rate}
+    return Quotas(clock, settings.plan, {k: v for k, v in overrides.items() if v is not None})
 
 
 def _store_for(settings: Settings) -> Store:

@@ -27,6 +27,10 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     concurrency: int = 256
     seed: int | None = None
+    plan: str = "payg"
+    daily_quota: int | None = None
+    monthly_quota: int | None = None
+    burst_rate: int | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -34,6 +38,14 @@ class Settings:
             raise ValueError(f"clock must be 'real' or 'virtual', not {self.clock!r}")
         if self.speed <= 0:
             raise ValueError("speed must be a positive number")
+        from .core.quotas import PLANS
+
+        if self.plan not in PLANS:
+            raise ValueError(f"unknown plan {self.plan!r}; known plans: {', '.join(PLANS)}")
+        for name in ("daily_quota", "monthly_quota", "burst_rate"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must not be negative")
         if self.store != "memory":
             raise ValueError(f"unsupported store {self.store!r} (only 'memory' for now)")
 
@@ -51,7 +63,8 @@ class Settings:
 
 
 def _convert(name: str, raw: str) -> object:
-    if name in ("port", "max_body_bytes", "concurrency", "seed"):
+    if name in ("port", "max_body_bytes", "concurrency", "seed", "daily_quota", "monthly_quota",
+                "burst_rate"):
         return int(raw)
     if name == "speed":
         return float(raw)

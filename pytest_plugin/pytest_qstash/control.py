@@ -41,6 +41,65 @@ class EmulatorControl:
         params = {"messageId": message_id} if message_id else None
         return self._call("GET", "deliveries", params=params)["deliveries"]  # type: ignore[no-any-return]
 
+    # --- quotas ---------------------------------------------------------------------------
+
+    def quota(self, *, all_tenants: bool = False) -> dict[str, Any]:
+        """Limits, used, remaining and reset (unix seconds) of the daily/monthly/burst windows."""
+        return self._call("GET", "quota", params=_all(all_tenants))  # type: ignore[no-any-return]
+
+    def set_quota(self, *, all_tenants: bool = False, **limits: Any) -> dict[str, Any]:
+        """Change limits live: `daily`, `monthly`, `burst` (None lifts one), `plan`."""
+        return self._call(  # type: ignore[no-any-return]
+            "PUT", "quota", json=limits, params=_all(all_tenants))
+
+    def exhaust(self, window: str = "daily", *, all_tenants: bool = False) -> dict[str, Any]:
+        """Use up the `daily` or `monthly` window: the next publish gets 429."""
+        return self._call(  # type: ignore[no-any-return]
+            "POST", "quota/exhaust", json={"window": window}, params=_all(all_tenants))
+
+    def reset_quota(self, *, all_tenants: bool = False) -> dict[str, Any]:
+        return self._call(  # type: ignore[no-any-return]
+            "POST", "quota/reset", params=_all(all_tenants))
+
+    # --- outage ---------------------------------------------------------------------------
+
+    def outage(
+        self,
+        mode: str = "error",
+        *,
+        status: int | None = None,
+        seconds: float | None = None,
+        count: int | None = None,
+        paths: list[str] | None = None,
+        all_tenants: bool = False,
+    ) -> dict[str, Any]:
+        """Start a QStash outage: `error` (status), `timeout` (seconds) or `reset`."""
+        body = {"mode": mode, "status": status, "seconds": seconds, "count": count,
+                "paths": paths}
+        return self._call(  # type: ignore[no-any-return]
+            "POST", "outage", json={k: v for k, v in body.items() if v is not None},
+            params=_all(all_tenants))
+
+    def end_outage(self, *, all_tenants: bool = False) -> None:
+        self._call("DELETE", "outage", params=_all(all_tenants))
+
+    # --- faults ---------------------------------------------------------------------------
+
+    def add_fault(self, match: str, *, all_tenants: bool = False, **effects: Any) -> str:
+        """Add a destination fault rule (effects as in the API: statuses=[500, 200], ...)."""
+        body = {"match": match, **effects}
+        return str(self._call("POST", "faults", json=body, params=_all(all_tenants))["id"])
+
+    def faults(self, *, all_tenants: bool = False) -> list[dict[str, Any]]:
+        return self._call(  # type: ignore[no-any-return]
+            "GET", "faults", params=_all(all_tenants))["faults"]
+
+    def clear_faults(self, *, all_tenants: bool = False) -> None:
+        self._call("DELETE", "faults", params=_all(all_tenants))
+
+    def remove_fault(self, fault_id: str) -> None:
+        self._call("DELETE", f"faults/{fault_id}")
+
     def close(self) -> None:
         self._http.close()
 
@@ -49,3 +108,7 @@ class EmulatorControl:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _all(all_tenants: bool) -> dict[str, str] | None:
+    return {"all": "true"} if all_tenants else None

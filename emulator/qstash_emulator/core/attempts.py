@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from . import protocol as p
 from .context import Context
+from .faults import spoil
 from .lifecycle import callback_body, callback_message, decide, error_text
 from .model import (
     DeliveryRecord,
@@ -77,6 +78,9 @@ class Attempts:
             issued_at=int(self.ctx.clock.wall()),
             jwt_id=self.ctx.ids.new_id("jwt"),
         )
+        fault = self.ctx.faults.signature_for(message.tenant, message.url)
+        if fault is not None:  # signed with the next key: see core/faults.spoil
+            return sign(keys.next, spoil(claims, fault))
         return sign(keys.current, claims)
 
     def finish(self, request: DeliveryRequest, response: Response) -> None:
@@ -125,6 +129,14 @@ class Attempts:
         )
         self.ctx.store.put_message(callback)
         self.ctx.log(callback, State.CREATED)
+
+    def record_extra(self, request: DeliveryRequest, response: Response) -> None:
+        """Log an attempt outside the message's progress (an injected duplicate delivery)."""
+        message = self.ctx.store.get_message(request.tenant, request.message_id)
+        if message is None:
+            return
+        self._record(request, response, message.kind)
+        self.ctx.log(message, message.state, response=response)
 
     def _record(self, request: DeliveryRequest, response: Response, kind: Kind) -> None:
         record = DeliveryRecord(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from .faults import Faults
 from .model import LogEvent, Message, Response, SigningKeys, State
 from .ports import Clock, IdSource, Store
+from .quotas import Quotas
 from .tenants import TenantDirectory
 
 
@@ -26,6 +28,12 @@ class Context:
     tenants: TenantDirectory
     limits: Limits = field(default_factory=Limits)
     wake: Callable[[], None] = lambda: None
+    quotas: Quotas = field(default_factory=Quotas)
+    faults: Faults = field(default_factory=Faults)
+
+    def __post_init__(self) -> None:
+        if self.quotas.clock is None:
+            self.quotas.clock = self.clock
 
     def now_ms(self) -> int:
         return self.clock.now_ms()

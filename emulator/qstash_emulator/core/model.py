@@ -69,6 +69,7 @@ class Response:
     body: bytes = b""
     error: str | None = None
     injected: bool = False
+    fault: str | None = None
 
     @property
     def ok(self) -> bool:

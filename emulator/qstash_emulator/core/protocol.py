@@ -90,3 +90,14 @@ ENDPOINT_REMOVE_INVALID = "every endpoint to remove needs a url or a name"
 REDACTED_PREFIX = "REDACTED:"
 
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+# Quotas, outages and faults (emulator harness)
+DAILY_LIMIT_EXCEEDED = "daily message limit exceeded: {limit} messages per day, resets at {reset}"
+MONTHLY_LIMIT_EXCEEDED = (
+    "monthly message limit exceeded: {limit} messages per month, resets at {reset}"
+)
+BURST_LIMIT_EXCEEDED = "burst rate limit exceeded: {limit} requests per second"
+DELAY_ABOVE_PLAN = "invalid {field} header: delay exceeds the plan's maximum of {limit} seconds"
+OUTAGE_ERROR = "service unavailable (emulated outage)"
+OUTAGE_TIMEOUT = "gateway timeout (emulated outage)"
+FAULT_NOT_FOUND = "fault not found"

@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from . import protocol as p
 from .context import Context
 from .errors import BadRequest, PayloadTooLarge
-from .model import DlqEntry, Message, State
+from .model import DlqEntry, Kind, Message, State
+from .plan_checks import enforce_plan
 from .publishing import Parsed, parse_publish
 from .url_groups import Target, targets
 
@@ -51,16 +52,29 @@ class Publisher:
         self, tenant: str, request: PublishRequest, caller_ip: str | None
     ) -> list[Published]:
         """One `Published` per target: a URL gives one, a URL group one per endpoint."""
-        return self.accept(tenant, self.parse(request, caller_ip))
+        parsed = self.for_plan(tenant, self.parse(request, caller_ip))
+        self.ctx.quotas.require(tenant, self.quota_cost(tenant, parsed))
+        return self.accept(tenant, parsed)
 
     def batch(
         self, tenant: str, requests: list[PublishRequest], caller_ip: str | None
     ) -> list[list[Published]]:
         """All or nothing: every element is validated before any is accepted."""
-        parsed = [self.parse(request, caller_ip) for request in requests]
-        for item in parsed:
-            targets(self.ctx.store, tenant, item.destination)
+        parsed = [self.for_plan(tenant, self.parse(request, caller_ip)) for request in requests]
+        cost = sum(self.quota_cost(tenant, item) for item in parsed)
+        self.ctx.quotas.require(tenant, cost)
         return [self.accept(tenant, item) for item in parsed]
+
+    def for_plan(self, tenant: str, parsed: Parsed) -> Parsed:
+        """Refuse what the tenant's plan forbids (size, delay); cap retries and timeout."""
+        template = enforce_plan(
+            parsed.template, self.ctx.quotas, tenant, self.ctx.limits.max_body_bytes
+        )
+        return parsed if template is parsed.template else replace(parsed, template=template)
+
+    def quota_cost(self, tenant: str, parsed: Parsed) -> int:
+        """How many messages a publish makes (a URL group: one per endpoint; unknown: 404)."""
+        return len(targets(self.ctx.store, tenant, parsed.destination))
 
     def accept(self, tenant: str, parsed: Parsed) -> list[Published]:
         found = targets(self.ctx.store, tenant, parsed.destination)
@@ -89,6 +103,8 @@ class Publisher:
         return Published(message_id, url, url_group=target.topic_name)
 
     def store_new(self, message: Message) -> None:
+        if message.kind is Kind.MESSAGE:
+            self.ctx.quotas.charge(message.tenant)
         self.ctx.store.put_message(message)
         self.ctx.log(message, State.CREATED)
         self.ctx.wake()

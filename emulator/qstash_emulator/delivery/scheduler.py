@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 from ..core.attempts import Attempts
 from ..core.model import Message
@@ -74,6 +76,12 @@ class Scheduler:
             self._inflight.add(task)
             task.add_done_callback(self._done)
         return len(due)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run extra delivery work (e.g. an injected duplicate) as one that drain waits for."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._inflight.add(task)
+        task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)

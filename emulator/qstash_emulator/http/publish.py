@@ -35,7 +35,8 @@ async def publish(request: Request) -> Response:
         tenant.name, PublishRequest(destination, headers, body), caller_ip(request)
     )
     duplicate = all(result.deduplicated for result in results)
-    return FastJSON(_rendered(results), status_code=202 if duplicate else 200)
+    quota = emulator_of(request).quotas.headers(tenant.name)
+    return FastJSON(_rendered(results), status_code=202 if duplicate else 200, headers=quota)
 
 
 async def batch(request: Request) -> Response:
@@ -44,7 +45,8 @@ async def batch(request: Request) -> Response:
     results = emulator_of(request).service.publisher.batch(
         tenant.name, requests, caller_ip(request)
     )
-    return FastJSON([_rendered(element) for element in results])
+    quota = emulator_of(request).quotas.headers(tenant.name)
+    return FastJSON([_rendered(element) for element in results], headers=quota)
 
 
 routes = [

@@ -126,6 +126,7 @@ def _event_extras(event: LogEvent) -> Json:
         extras["responseBody"] = base64.b64encode(response.body).decode()
         if response.injected:
             extras["injected"] = True
+            extras["fault"] = response.fault
     return extras
 
 
@@ -142,6 +143,7 @@ def delivery_json(record: DeliveryRecord) -> Json:
         "status": response.status,
         "error": response.error,
         "injected": response.injected,
+        "fault": response.fault,
     } | _text_body(record.body, Redaction()) | _text_body(
         response.body, Redaction(), "responseBody"
     )

@@ -87,6 +87,19 @@ CASES = [
     Case("Unknown path", "GET", "/v2/nothing-here", 404, "not found"),
     Case("Advance without seconds", "POST", "/__emulator__/clock/advance", 400, "seconds",
          body=b"{}"),
+    Case("Delay above the plan's maximum", "POST", f"/v2/publish/{DEST}", 400, "upstash-delay",
+         {"Upstash-Delay": "400d"}),
+    Case("Bad quota change", "PUT", "/__emulator__/quota", 400, "daily",
+         body=b'{"daily": "3"}'),
+    Case("Unknown quota window", "POST", "/__emulator__/quota/exhaust", 400, "window",
+         body=b'{"window": "weekly"}'),
+    Case("Unknown outage mode", "POST", "/__emulator__/outage", 400, "mode",
+         body=b'{"mode": "meltdown"}'),
+    Case("Fault without match", "POST", "/__emulator__/faults", 400, "match",
+         body=b'{"statuses": [500]}'),
+    Case("Fault without effect", "POST", "/__emulator__/faults", 400, "effect",
+         body=b'{"match": "http://127.0.0.1:9/x"}'),
+    Case("Unknown fault", "DELETE", "/__emulator__/faults/fault_999", 404, "fault not found"),
 ]
 
 
