@@ -29,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-body-bytes", type=int, help="largest accepted message body")
     parser.add_argument("--seed", type=int, help="seed for reproducible ids")
+    parser.add_argument(
+        "--store", metavar="URL", help="'memory' (default) or redis://host:port/db"
+    )
+    parser.add_argument(
+        "--store-prefix", metavar="PREFIX", dest="store_prefix",
+        help="namespace of every Redis key (default qstash-emulator)",
+    )
     return parser
 
 

@@ -38,6 +38,7 @@ class MemoryStore:
     """
 
     name = "memory"
+    poll_s: float | None = None
 
     def __init__(
         self, *, max_finished: int = 50_000, max_logs: int = 200_000, max_deliveries: int = 100_000
@@ -48,6 +49,7 @@ class MemoryStore:
         self._max_finished = max_finished
         self._max_logs = max_logs
         self._max_deliveries = max_deliveries
+        self._meta: dict[str, str] = {}
 
     def _tenant(self, tenant: str) -> TenantData:
         data = self._tenants.get(tenant)
@@ -161,3 +163,12 @@ class MemoryStore:
             self._due.clear()
         else:
             self._tenants.pop(tenant, None)
+
+    def get_meta(self, name: str) -> str | None:
+        return self._meta.get(name)
+
+    def set_meta(self, name: str, value: str) -> None:
+        self._meta[name] = value
+
+    def close(self) -> None:
+        return None
