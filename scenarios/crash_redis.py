@@ -74,7 +74,7 @@ async def publish(base: str, target: str, burst: Burst, limit: int, on_ack: obje
                                             data=json.dumps({"i": index})) as response:
                         payload = await response.json()
                         assert response.status == 200, payload
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     burst.failed += 1
                     return
                 burst.acknowledged.add(payload["messageId"])

@@ -227,3 +227,12 @@ def test_reset_of_all_keeps_meta_values(store: Store) -> None:
     assert is_empty(store, A) and is_empty(store, B)
     assert store.next_due_ms() is None and store.pop_due(10**13, 10) == []
     assert store.get_meta("clock") == "5"
+
+
+def test_reset_of_a_tenant_named_like_a_pattern_touches_no_other(store: Store) -> None:
+    for tenant in ("x*", "xy", "x*:y"):
+        fill(store, tenant)
+    store.reset("x*")
+    assert is_empty(store, "x*")
+    assert store.get_message("xy", "due") is not None
+    assert store.get_message("x*:y", "due") is not None

@@ -17,10 +17,10 @@ import dataclasses
 import json
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from enum import Enum
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 Convert = Callable[[Any], Any]
@@ -37,12 +37,12 @@ class _Field:
 
 def encode(value: Any) -> bytes:
     """`value` (a model dataclass) as compact JSON bytes."""
-    return json.dumps(_encoder(type(value))(value), separators=(",", ":")).encode()
+    return json.dumps(_encoder(cast(Hashable, type(value)))(value), separators=(",", ":")).encode()
 
 
 def decode(cls: type[T], data: bytes | str) -> T:
     """The `cls` value that `encode` turned into `data`."""
-    result: T = _decoder(cls)(json.loads(data))
+    result: T = _decoder(cast(Hashable, cls))(json.loads(data))
     return result
 
 

@@ -30,6 +30,7 @@ from .leases import Lease
 T = TypeVar("T")
 PENDING = (State.CREATED, State.RETRY)
 DEFAULT_PREFIX = "qstash-emulator"
+SEQ_BLOCK = 100
 
 
 def tenant_segment(tenant: str) -> str:
@@ -37,8 +38,12 @@ def tenant_segment(tenant: str) -> str:
     return tenant.replace("%", "%25").replace(":", "%3A").replace("\n", "%0A")
 
 
-def glob_escape(text: str) -> str:
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+def glob_escape(pattern: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in pattern)
+
+
+def text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 class RedisStore:
@@ -72,6 +77,8 @@ class RedisStore:
         self._put_ordered = client.register_script(lua.PUT_ORDERED)
         self._list_ordered = client.register_script(lua.LIST_ORDERED)
         self._delete_ordered = client.register_script(lua.DELETE_ORDERED)
+        self._append_bounded = client.register_script(lua.APPEND_BOUNDED)
+        self._seqs = iter(())
         self.lease = Lease(client, prefix, lease_ms)
         self.lease.start()
         self.closed = False
@@ -110,11 +117,10 @@ class RedisStore:
         )
 
     def get_message(self, tenant: str, message_id: str) -> Message | None:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hget(self._tkey(tenant, "active"), message_id)
-        pipe.hget(self._tkey(tenant, "finished"), message_id)
-        active, finished = pipe.execute()
-        raw = active or finished
+        # a message only ever moves from active to finished, so this order never misses one
+        raw = self.client.hget(self._tkey(tenant, "active"), message_id)
+        if raw is None:
+            raw = self.client.hget(self._tkey(tenant, "finished"), message_id)
         return None if raw is None else decode(Message, raw)
 
     def active_messages(self, tenant: str) -> Iterable[Message]:
@@ -147,11 +153,18 @@ class RedisStore:
             keys=[self._tkey(tenant, f"dedup:{key}")],
             args=[message_id, now_ms, now_ms + window_ms, max(window_ms, 1) * 6],
         )
-        return held.decode() if held else None
+        return text(held) if held else None
 
     # logs, DLQ, deliveries, keys
     def next_seq(self) -> int:
-        return int(self.client.incr(self._key("seq")))
+        """Unique across instances; taken from Redis in blocks of `SEQ_BLOCK` (one round trip
+        per block), so numbers increase within one instance and only roughly across them."""
+        seq = next(self._seqs, None)
+        if seq is None:
+            end = int(self.client.incrby(self._key("seq"), SEQ_BLOCK))
+            self._seqs = iter(range(end - SEQ_BLOCK + 1, end + 1))
+            seq = next(self._seqs)
+        return seq
 
     def append_log(self, tenant: str, event: LogEvent) -> None:
         self._append(self._tkey(tenant, "logs"), encode(event), self._max_logs)
@@ -190,7 +203,7 @@ class RedisStore:
     # emulator-wide values
     def get_meta(self, name: str) -> str | None:
         raw = self.client.hget(self._key("meta"), name)
-        return None if raw is None else raw.decode()
+        return None if raw is None else text(raw)
 
     def set_meta(self, name: str, value: str) -> None:
         self.client.hset(self._key("meta"), name, value)
@@ -202,7 +215,7 @@ class RedisStore:
             self.client.delete(due, claims)
             return
         ids = self.client.hkeys(self._tkey(tenant, "active"))
-        members = [self._member(tenant, raw.decode()) for raw in ids]
+        members = [self._member(tenant, text(raw)) for raw in ids]
         if members:
             pipe = self.client.pipeline(transaction=False)
             pipe.zrem(due, *members)
@@ -243,10 +256,7 @@ class RedisStore:
         return [decode(cls, raw) for raw in self._list_ordered(keys=keys)]
 
     def _append(self, key: str, value: bytes, limit: int) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.rpush(key, value)
-        pipe.ltrim(key, -limit, -1)
-        pipe.execute()
+        self._append_bounded(keys=[key], args=[value, limit])
 
     def _delete_matching(self, pattern: str) -> None:
         batch: list[bytes] = []

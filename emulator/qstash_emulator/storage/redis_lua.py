@@ -121,3 +121,10 @@ DELETE_ORDERED = """
 redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('HDEL', KEYS[1], ARGV[1])
 """
+
+# KEYS: list.  ARGV: json, most entries kept
+APPEND_BOUNDED = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+return 1
+"""
