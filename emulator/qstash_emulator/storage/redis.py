@@ -16,7 +16,7 @@ Key layout (`P` is the prefix, `T` a tenant with `%` and `:` escaped):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -78,7 +78,7 @@ class RedisStore:
         self._list_ordered = client.register_script(lua.LIST_ORDERED)
         self._delete_ordered = client.register_script(lua.DELETE_ORDERED)
         self._append_bounded = client.register_script(lua.APPEND_BOUNDED)
-        self._seqs = iter(())
+        self._seqs: Iterator[int] = iter(())
         self.lease = Lease(client, prefix, lease_ms)
         self.lease.start()
         self.closed = False
