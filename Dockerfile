@@ -3,6 +3,8 @@
 #   docker run --rm -p 8080:8080 qstash-emulator
 # Configure it only through QSTASH_EMULATOR_* variables, for example
 #   docker run --rm -p 8080:8080 -e QSTASH_EMULATOR_CLOCK=virtual qstash-emulator
+# or keep state in Redis (the client library is installed with the package):
+#   docker run --rm -p 8080:8080 -e QSTASH_EMULATOR_STORE=redis://redis:6379/0 qstash-emulator
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

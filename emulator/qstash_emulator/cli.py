@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="messages per month per tenant (overrides the plan)")
     parser.add_argument("--burst-rate", type=int, metavar="N",
                         help="requests per second per tenant on burst-limited endpoints")
+    parser.add_argument(
+        "--store", metavar="URL", help="'memory' (default) or redis://host:port/db"
+    )
+    parser.add_argument(
+        "--store-prefix", metavar="PREFIX", dest="store_prefix",
+        help="namespace of every Redis key (default qstash-emulator)",
+    )
     return parser
 
 

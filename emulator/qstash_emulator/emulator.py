@@ -17,6 +17,7 @@ from .ids import RandomIds
 from .settings import Settings
 
 VERSION = "0.1.0"
+CLOCK_META = "virtual_clock_ms"
 
 
 class Emulator:
@@ -57,6 +58,7 @@ class Emulator:
         ctx.wake = self.scheduler.notify
         self.scheduler.tickers.append(DuplicateTicker(
             ctx.faults, self.service.attempts, self.store, inner, self.scheduler.spawn))
+        self._restore_clock()
 
     async def start(self) -> None:
         self.scheduler.start()
@@ -64,6 +66,7 @@ class Emulator:
     async def stop(self) -> None:
         await self.scheduler.stop()
         await self.dispatcher.aclose()
+        self.store.close()
 
     def run_due(self) -> int:
         """Start every attempt that is due now; returns how many started."""
@@ -83,10 +86,20 @@ class Emulator:
         target_ms = clock.now_ms() + round(seconds * 1000)
         await self.drain()
         while (next_due := self.scheduler.next_due_ms()) is not None and next_due <= target_ms:
-            clock.set_ms(next_due)
+            self._set_clock(clock, next_due)
             await self.drain()
-        clock.set_ms(target_ms)
+        self._set_clock(clock, target_ms)
         await self.drain()
+
+    def _set_clock(self, clock: VirtualClock, timestamp_ms: int) -> None:
+        """Move the virtual clock and keep its time in the store (a restart resumes from it)."""
+        clock.set_ms(timestamp_ms)
+        self.store.set_meta(CLOCK_META, str(clock.now_ms()))
+
+    def _restore_clock(self) -> None:
+        saved = self.store.get_meta(CLOCK_META)
+        if saved is not None and isinstance(self.clock, VirtualClock):
+            self.clock.set_ms(int(saved))
 
     def reset(self, tenant: str | None = None) -> None:
         self.service.reset(tenant)
@@ -106,6 +119,10 @@ def _quotas_for(settings: Settings, clock: Clock) -> Quotas:
 
 
 def _store_for(settings: Settings) -> Store:
-    from .storage.memory import MemoryStore
+    if settings.store == "memory":
+        from .storage.memory import MemoryStore
 
-    return MemoryStore()
+        return MemoryStore()
+    from .storage.redis import RedisStore
+
+    return RedisStore.from_url(settings.store, prefix=settings.store_prefix)

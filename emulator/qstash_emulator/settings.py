@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 ENV_PREFIX = "QSTASH_EMULATOR_"
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Settings:
     tokens: tuple[str, ...] = ()
     any_token: bool = False
     store: str = "memory"
+    store_prefix: str = "qstash-emulator"
     max_body_bytes: int = 10 * 1024 * 1024
     concurrency: int = 256
     seed: int | None = None
@@ -46,8 +48,12 @@ class Settings:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} must not be negative")
-        if self.store != "memory":
-            raise ValueError(f"unsupported store {self.store!r} (only 'memory' for now)")
+        if self.store != "memory" and not self.store.startswith(REDIS_SCHEMES):
+            raise ValueError(
+                f"unsupported store {self.store!r}: want 'memory' or redis://host:port/db"
+            )
+        if not self.store_prefix:
+            raise ValueError("the store prefix must not be empty")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -61,6 +61,8 @@ class Store(Protocol):
     """Everything the emulator keeps, per tenant. Every method is atomic."""
 
     name: str
+    poll_s: float | None
+    """How often a scheduler must look for work that other processes added (None: never)."""
 
     def put_message(self, message: Message) -> None: ...
 
@@ -120,3 +122,13 @@ class Store(Protocol):
     def delete_url_group(self, tenant: str, name: str) -> bool: ...
 
     def url_groups(self, tenant: str) -> Sequence[UrlGroup]: ...
+
+    def get_meta(self, name: str) -> str | None:
+        """An emulator-wide value (e.g. the virtual clock's time); kept across reset."""
+        ...
+
+    def set_meta(self, name: str, value: str) -> None: ...
+
+    def close(self) -> None:
+        """Release what this process holds (connections, claims on due work)."""
+        ...

@@ -112,16 +112,19 @@ class Scheduler:
                 timer.cancel()
 
     def _idle_delay(self) -> float | None:
-        """Wall seconds until the next due message; None: wait to be woken."""
+        """Wall seconds until the next due message (or the store's next poll); None: wait to be
+        woken."""
+        poll_s = self._store.poll_s
         if len(self._inflight) >= self._concurrency or self._clock.virtual:
-            return None
+            return poll_s
         next_due = self.next_due_ms()
         if next_due is None:
-            return None
+            return poll_s
         wait_ms = next_due - self._clock.now_ms()
         if wait_ms <= 0:
             return 0.0
-        return self._clock.wall_seconds(wait_ms / 1000)
+        wait_s = self._clock.wall_seconds(wait_ms / 1000)
+        return wait_s if poll_s is None else min(wait_s, poll_s)
 
     def _due_now(self) -> bool:
         next_due = self.next_due_ms()

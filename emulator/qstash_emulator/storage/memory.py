@@ -49,6 +49,7 @@ class MemoryStore:
     """
 
     name = "memory"
+    poll_s: float | None = None
 
     def __init__(
         self, *, max_finished: int = 50_000, max_logs: int = 200_000, max_deliveries: int = 100_000
@@ -59,6 +60,7 @@ class MemoryStore:
         self._max_finished = max_finished
         self._max_logs = max_logs
         self._max_deliveries = max_deliveries
+        self._meta: dict[str, str] = {}
 
     def _tenant(self, tenant: str) -> TenantData:
         data = self._tenants.get(tenant)
@@ -209,3 +211,12 @@ class MemoryStore:
     def url_groups(self, tenant: str) -> Sequence[UrlGroup]:
         data = self._tenants.get(tenant)
         return list(data.url_groups.values()) if data else []
+
+    def get_meta(self, name: str) -> str | None:
+        return self._meta.get(name)
+
+    def set_meta(self, name: str, value: str) -> None:
+        self._meta[name] = value
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,309 @@
+"""The Redis store: the memory store's contents in Redis, shared by restarts and instances.
+
+Key layout (`P` is the prefix, `T` a tenant with `%` and `:` escaped):
+
+    P:t:T:active, P:t:T:active:order          pending/in-flight messages (hash id -> JSON, zset)
+    P:t:T:finished, P:t:T:finished:order      finished messages, oldest trimmed
+    P:t:T:dlq, P:t:T:dlq:order                DLQ entries in insertion order
+    P:t:T:logs, P:t:T:deliveries              bounded lists of JSON
+    P:t:T:keys                                signing keys after rotation
+    P:t:T:dedup:<key>                         "<expires at ms>|<message id>"
+    P:due                                     zset "T\\n<id>" scored by due time (ms)
+    P:claims                                  hash "T\\n<id>" -> instance making the attempt
+    P:instances, P:lease:<instance>           live instances (see `Lease`)
+    P:seq, P:order, P:meta                    counters and emulator-wide values (clock)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import redis
+
+from ..core.model import (
+    DeliveryRecord,
+    DlqEntry,
+    LogEvent,
+    Message,
+    Schedule,
+    SigningKeys,
+    State,
+    UrlGroup,
+)
+from . import redis_lua as lua
+from .codec import decode, encode
+from .leases import Lease
+
+T = TypeVar("T")
+PENDING = (State.CREATED, State.RETRY)
+DEFAULT_PREFIX = "qstash-emulator"
+SEQ_BLOCK = 100
+
+
+def tenant_segment(tenant: str) -> str:
+    """`tenant` made safe as one `:`-separated key segment (no `:` or newline in it)."""
+    return tenant.replace("%", "%25").replace(":", "%3A").replace("\n", "%0A")
+
+
+def glob_escape(pattern: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in pattern)
+
+
+def text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+class RedisStore:
+    """Everything in Redis under `prefix`; safe to share between processes.
+
+    >>> store = RedisStore.from_url("redis://127.0.0.1:6379/0", prefix="my-tests")  # doctest: +SKIP
+    """
+
+    name = "redis"
+    poll_s: float | None = 0.2
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        lease_ms: int = 5000,
+        max_finished: int = 50_000,
+        max_logs: int = 200_000,
+        max_deliveries: int = 100_000,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._max_finished = max_finished
+        self._max_logs = max_logs
+        self._max_deliveries = max_deliveries
+        self._put_message = client.register_script(lua.PUT_MESSAGE)
+        self._pop_due = client.register_script(lua.POP_DUE)
+        self._release = client.register_script(lua.RELEASE_CLAIMS)
+        self._claim_dedup = client.register_script(lua.CLAIM_DEDUP)
+        self._put_ordered = client.register_script(lua.PUT_ORDERED)
+        self._list_ordered = client.register_script(lua.LIST_ORDERED)
+        self._delete_ordered = client.register_script(lua.DELETE_ORDERED)
+        self._append_bounded = client.register_script(lua.APPEND_BOUNDED)
+        self._seqs: Iterator[int] = iter(())
+        self.lease = Lease(client, prefix, lease_ms)
+        self.lease.start()
+        self.closed = False
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisStore:
+        return cls(redis.Redis.from_url(url), **options)
+
+    # keys
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}:{name}"
+
+    def _tkey(self, tenant: str, kind: str) -> str:
+        return f"{self.prefix}:t:{tenant_segment(tenant)}:{kind}"
+
+    def _member(self, tenant: str, message_id: str) -> str:
+        return f"{tenant_segment(tenant)}\n{message_id}"
+
+    # messages
+    def put_message(self, message: Message) -> None:
+        tenant = message.tenant
+        if message.finished:
+            kind = "f"
+        elif message.state in PENDING:
+            kind = "p"
+        else:
+            kind = "a" if message.state is State.ACTIVE else "o"
+        self._put_message(
+            keys=[
+                self._tkey(tenant, "active"), self._tkey(tenant, "active:order"),
+                self._tkey(tenant, "finished"), self._tkey(tenant, "finished:order"),
+                self._key("due"), self._key("claims"), self._key("order"),
+            ],
+            args=[message.message_id, encode(message), kind, message.due_at_ms,
+                  self._member(tenant, message.message_id), self._max_finished],
+        )
+
+    def get_message(self, tenant: str, message_id: str) -> Message | None:
+        # a message only ever moves from active to finished, so this order never misses one
+        raw = self.client.hget(self._tkey(tenant, "active"), message_id)
+        if raw is None:
+            raw = self.client.hget(self._tkey(tenant, "finished"), message_id)
+        return None if raw is None else decode(Message, raw)
+
+    def active_messages(self, tenant: str) -> Iterable[Message]:
+        return self._ordered(tenant, "active", Message)
+
+    def pop_due(self, now_ms: int, limit: int) -> list[Message]:
+        raw = self._pop_due(
+            keys=[self._key("due"), self._key("claims"), self._key("instances")],
+            args=[now_ms, limit, self.lease.instance, self.prefix],
+        )
+        return [self._pending(decode(Message, item)) for item in raw]
+
+    def _pending(self, message: Message) -> Message:
+        """A claimed message; one left ACTIVE by a dead instance is made pending again."""
+        if message.state in PENDING:
+            return message
+        restored = replace(message, state=State.RETRY if message.retried else State.CREATED)
+        self.client.hset(self._tkey(message.tenant, "active"), message.message_id,
+                         encode(restored))
+        return restored
+
+    def next_due_ms(self) -> int | None:
+        first = self.client.zrange(self._key("due"), 0, 0, withscores=True)
+        return int(first[0][1]) if first else None
+
+    def claim_dedup(
+        self, tenant: str, key: str, message_id: str, now_ms: int, window_ms: int
+    ) -> str | None:
+        held = self._claim_dedup(
+            keys=[self._tkey(tenant, f"dedup:{key}")],
+            args=[message_id, now_ms, now_ms + window_ms, max(window_ms, 1) * 6],
+        )
+        return text(held) if held else None
+
+    # logs, DLQ, deliveries, keys
+    def next_seq(self) -> int:
+        """Unique across instances; taken from Redis in blocks of `SEQ_BLOCK` (one round trip
+        per block), so numbers increase within one instance and only roughly across them."""
+        seq = next(self._seqs, None)
+        if seq is None:
+            end = int(self.client.incrby(self._key("seq"), SEQ_BLOCK))
+            self._seqs = iter(range(end - SEQ_BLOCK + 1, end + 1))
+            seq = next(self._seqs)
+        return seq
+
+    def append_log(self, tenant: str, event: LogEvent) -> None:
+        self._append(self._tkey(tenant, "logs"), encode(event), self._max_logs)
+
+    def logs(self, tenant: str) -> Sequence[LogEvent]:
+        return [decode(LogEvent, raw) for raw in self.client.lrange(self._tkey(tenant, "logs"),
+                                                                    0, -1)]
+
+    def put_dlq(self, tenant: str, entry: DlqEntry) -> None:
+        self._put(tenant, "dlq", entry.dlq_id, entry)
+
+    def get_dlq(self, tenant: str, dlq_id: str) -> DlqEntry | None:
+        return self._get(tenant, "dlq", dlq_id, DlqEntry)
+
+    def delete_dlq(self, tenant: str, dlq_id: str) -> bool:
+        return self._delete(tenant, "dlq", dlq_id)
+
+    def dlq(self, tenant: str) -> Sequence[DlqEntry]:
+        return self._ordered(tenant, "dlq", DlqEntry)
+
+    def get_keys(self, tenant: str) -> SigningKeys | None:
+        raw = self.client.get(self._tkey(tenant, "keys"))
+        return None if raw is None else decode(SigningKeys, raw)
+
+    def set_keys(self, tenant: str, keys: SigningKeys) -> None:
+        self.client.set(self._tkey(tenant, "keys"), encode(keys))
+
+    def append_delivery(self, record: DeliveryRecord) -> None:
+        self._append(self._tkey(record.tenant, "deliveries"), encode(record),
+                     self._max_deliveries)
+
+    def deliveries(self, tenant: str) -> Sequence[DeliveryRecord]:
+        raw = self.client.lrange(self._tkey(tenant, "deliveries"), 0, -1)
+        return [decode(DeliveryRecord, item) for item in raw]
+
+    # schedules and URL groups
+    def put_schedule(self, schedule: Schedule) -> None:
+        self.client.sadd(self._key("schedule-tenants"), schedule.tenant)
+        self._put(schedule.tenant, "schedules", schedule.schedule_id, schedule)
+
+    def get_schedule(self, tenant: str, schedule_id: str) -> Schedule | None:
+        return self._get(tenant, "schedules", schedule_id, Schedule)
+
+    def delete_schedule(self, tenant: str, schedule_id: str) -> bool:
+        return self._delete(tenant, "schedules", schedule_id)
+
+    def schedules(self, tenant: str) -> Sequence[Schedule]:
+        return self._ordered(tenant, "schedules", Schedule)
+
+    def all_schedules(self) -> Iterable[Schedule]:
+        tenants = self.client.smembers(self._key("schedule-tenants"))
+        return [s for raw in sorted(tenants) for s in self.schedules(text(raw))]
+
+    def put_url_group(self, group: UrlGroup) -> None:
+        self._put(group.tenant, "url-groups", group.name, group)
+
+    def get_url_group(self, tenant: str, name: str) -> UrlGroup | None:
+        return self._get(tenant, "url-groups", name, UrlGroup)
+
+    def delete_url_group(self, tenant: str, name: str) -> bool:
+        return self._delete(tenant, "url-groups", name)
+
+    def url_groups(self, tenant: str) -> Sequence[UrlGroup]:
+        return self._ordered(tenant, "url-groups", UrlGroup)
+
+    # emulator-wide values
+    def get_meta(self, name: str) -> str | None:
+        raw = self.client.hget(self._key("meta"), name)
+        return None if raw is None else text(raw)
+
+    def set_meta(self, name: str, value: str) -> None:
+        self.client.hset(self._key("meta"), name, value)
+
+    def reset(self, tenant: str | None) -> None:
+        due, claims = self._key("due"), self._key("claims")
+        if tenant is None:
+            self._delete_matching(f"{glob_escape(self.prefix)}:t:*")
+            self.client.delete(due, claims, self._key("schedule-tenants"))
+            return
+        self.client.srem(self._key("schedule-tenants"), tenant)
+        ids = self.client.hkeys(self._tkey(tenant, "active"))
+        members = [self._member(tenant, text(raw)) for raw in ids]
+        if members:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zrem(due, *members)
+            pipe.hdel(claims, *members)
+            pipe.execute()
+        self._delete_matching(glob_escape(self._tkey(tenant, "")) + "*")
+
+    def close(self) -> None:
+        """Stop renewing the lease and give unfinished claims back to the due index."""
+        if self.closed:
+            return
+        self.closed = True
+        self.lease.stop()
+        self._release(
+            keys=[self._key("due"), self._key("claims"), self._key("instances"), self.lease.key],
+            args=[self.lease.instance, 0],
+        )
+        self.client.close()
+
+    # helpers for per-tenant entities: insertion-ordered hashes of JSON, bounded lists
+    def _put(self, tenant: str, kind: str, item_id: str, value: object) -> None:
+        self._put_ordered(
+            keys=[self._tkey(tenant, kind), self._tkey(tenant, f"{kind}:order"),
+                  self._key("order")],
+            args=[item_id, encode(value)],
+        )
+
+    def _get(self, tenant: str, kind: str, item_id: str, cls: type[T]) -> T | None:
+        raw = self.client.hget(self._tkey(tenant, kind), item_id)
+        return None if raw is None else decode(cls, raw)
+
+    def _delete(self, tenant: str, kind: str, item_id: str) -> bool:
+        keys = [self._tkey(tenant, kind), self._tkey(tenant, f"{kind}:order")]
+        return bool(self._delete_ordered(keys=keys, args=[item_id]))
+
+    def _ordered(self, tenant: str, kind: str, cls: type[T]) -> list[T]:
+        keys = [self._tkey(tenant, kind), self._tkey(tenant, f"{kind}:order")]
+        return [decode(cls, raw) for raw in self._list_ordered(keys=keys)]
+
+    def _append(self, key: str, value: bytes, limit: int) -> None:
+        self._append_bounded(keys=[key], args=[value, limit])
+
+    def _delete_matching(self, pattern: str) -> None:
+        batch: list[bytes] = []
+        for key in self.client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                self.client.delete(*batch)
+                batch.clear()
+        if batch:
+            self.client.delete(*batch)

@@ -1,0 +1,130 @@
+"""The Lua scripts of the Redis store: the operations that must be atomic across instances.
+
+Due-index members are `<tenant segment>\\n<message id>`; a tenant's keys are
+`<prefix>:t:<tenant segment>:<kind>` (see `RedisKeys`).
+"""
+
+from __future__ import annotations
+
+# KEYS: active, active order, finished, finished order, due, claims, order counter
+# ARGV: message id, json, kind (p pending | a active | f finished | o other), due ms, due member,
+#       max finished
+PUT_MESSAGE = """
+local id, kind, member = ARGV[1], ARGV[3], ARGV[5]
+if kind == 'f' then
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  if redis.call('HSET', KEYS[3], id, ARGV[2]) == 1 then
+    redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[7]), id)
+    local over = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[6])
+    if over > 0 then
+      local old = redis.call('ZPOPMIN', KEYS[4], over)
+      for i = 1, #old, 2 do redis.call('HDEL', KEYS[3], old[i]) end
+    end
+  end
+elseif redis.call('HSET', KEYS[1], id, ARGV[2]) == 1 then
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[7]), id)
+end
+if kind == 'p' then
+  redis.call('ZADD', KEYS[5], ARGV[4], member)
+else
+  redis.call('ZREM', KEYS[5], member)
+end
+if kind ~= 'a' then redis.call('HDEL', KEYS[6], member) end
+return 1
+"""
+
+# Take over the claims of instances whose lease ran out (back to due, due now), then claim up
+# to `limit` due members for this instance and return the claimed messages' JSON.
+# KEYS: due, claims, instances
+# ARGV: now ms, limit, this instance, key prefix
+POP_DUE = """
+local me, prefix = ARGV[3], ARGV[4]
+for _, inst in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if inst ~= me and redis.call('EXISTS', prefix .. ':lease:' .. inst) == 0 then
+    local claims = redis.call('HGETALL', KEYS[2])
+    for i = 1, #claims, 2 do
+      if claims[i + 1] == inst then
+        redis.call('HDEL', KEYS[2], claims[i])
+        redis.call('ZADD', KEYS[1], ARGV[1], claims[i])
+      end
+    end
+    redis.call('SREM', KEYS[3], inst)
+  end
+end
+local out = {}
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, member in ipairs(members) do
+  redis.call('ZREM', KEYS[1], member)
+  local sep = string.find(member, '\\n', 1, true)
+  local active = prefix .. ':t:' .. string.sub(member, 1, sep - 1) .. ':active'
+  local body = redis.call('HGET', active, string.sub(member, sep + 1))
+  if body then
+    redis.call('HSET', KEYS[2], member, me)
+    out[#out + 1] = body
+  end
+end
+return out
+"""
+
+# Give this instance's claims back to the due index (due now); used on a clean shutdown.
+# KEYS: due, claims, instances, this instance's lease
+# ARGV: this instance, score
+RELEASE_CLAIMS = """
+local claims = redis.call('HGETALL', KEYS[2])
+for i = 1, #claims, 2 do
+  if claims[i + 1] == ARGV[1] then
+    redis.call('HDEL', KEYS[2], claims[i])
+    redis.call('ZADD', KEYS[1], ARGV[2], claims[i])
+  end
+end
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[4])
+return 1
+"""
+
+# The id already holding `key` within its window (emulator time), or claim it and return false.
+# KEYS: dedup key.  ARGV: message id, now ms, expires at ms, garbage-collection ttl ms
+CLAIM_DEDUP = """
+local held = redis.call('GET', KEYS[1])
+if held then
+  local sep = string.find(held, '|', 1, true)
+  if tonumber(string.sub(held, 1, sep - 1)) > tonumber(ARGV[2]) then
+    return string.sub(held, sep + 1)
+  end
+end
+redis.call('SET', KEYS[1], ARGV[3] .. '|' .. ARGV[1], 'PX', ARGV[4])
+return false
+"""
+
+# An insertion-ordered hash of JSON values (a re-put keeps its place).
+# KEYS: hash, order, order counter.  ARGV: id, json
+PUT_ORDERED = """
+if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
+end
+return 1
+"""
+
+# KEYS: hash, order.  Returns the values in insertion order.
+LIST_ORDERED = """
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local value = redis.call('HGET', KEYS[1], id)
+  if value then out[#out + 1] = value end
+end
+return out
+"""
+
+# KEYS: hash, order.  ARGV: id.  Returns 1 when something was deleted.
+DELETE_ORDERED = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('HDEL', KEYS[1], ARGV[1])
+"""
+
+# KEYS: list.  ARGV: json, most entries kept
+APPEND_BOUNDED = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+return 1
+"""

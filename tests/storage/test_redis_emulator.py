@@ -1,0 +1,103 @@
+"""Whole emulators on one real Redis: restarts keep everything, instances share the work."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from qstash import QStash
+
+from pytest_qstash.control import EmulatorControl
+from pytest_qstash.endpoint import Endpoint
+from pytest_qstash.server import EmulatorServer
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_S = 30.0
+
+
+@pytest.fixture
+def on_redis(redis_server_url: str, prefix: str) -> Iterator[dict[str, object]]:
+    """Settings for an emulator on the test Redis under this test's own prefix."""
+    yield {"store": redis_server_url, "store_prefix": prefix, "any_token": True}
+    from qstash_emulator.storage.redis import RedisStore
+
+    cleanup = RedisStore.from_url(redis_server_url, prefix=prefix)
+    cleanup.reset(None)
+    cleanup.client.delete(*(f"{prefix}:{name}" for name in ("seq", "order", "meta")))
+    cleanup.close()
+
+
+def states(client: QStash, message_id: str) -> list[str]:
+    logs = client.log.list(filter={"message_id": message_id}).logs
+    return [log.state.value for log in reversed(logs)]
+
+
+def test_the_virtual_clock_and_pending_work_survive_a_restart(
+    on_redis: dict[str, object], token: str, endpoint: Endpoint
+) -> None:
+    with EmulatorServer(clock="virtual", **on_redis) as first:
+        client = QStash(token, base_url=first.url, retry=False)
+        result = client.message.publish(url=endpoint.url_for("/later"), body="x", delay="1h")
+        with EmulatorControl(first.url, token) as control:
+            before = control.advance(600)
+    assert endpoint.requests == []
+    with EmulatorServer(clock="virtual", **on_redis) as second, \
+            EmulatorControl(second.url, token) as control:
+        assert control.now_ms() == before
+        control.advance(3000)
+        [delivered] = endpoint.wait_for(1)
+        assert delivered.header("upstash-message-id") == result.message_id
+        client = QStash(token, base_url=second.url, retry=False)
+        assert states(client, result.message_id)[-1] == "DELIVERED"
+
+
+def test_publish_on_one_instance_read_cancel_and_list_on_another(
+    on_redis: dict[str, object], token: str, endpoint: Endpoint
+) -> None:
+    with EmulatorServer(**on_redis) as one, EmulatorServer(**on_redis) as two:
+        client_one = QStash(token, base_url=one.url, retry=False)
+        client_two = QStash(token, base_url=two.url, retry=False)
+        result = client_one.message.publish(url=endpoint.url_for("/x"), body="hi", delay="1h")
+        assert client_two.message.get(result.message_id).url == endpoint.url_for("/x")
+        client_two.message.cancel(result.message_id)
+        assert states(client_one, result.message_id) == ["CREATED", "CANCEL_REQUESTED",
+                                                         "CANCELED"]
+    assert endpoint.requests == []
+
+
+def test_two_instances_deliver_each_message_exactly_once(
+    on_redis: dict[str, object], token: str, endpoint: Endpoint
+) -> None:
+    total = 200
+    with EmulatorServer(**on_redis) as one, EmulatorServer(**on_redis) as two:
+        clients = [QStash(token, base_url=s.url, retry=False) for s in (one, two)]
+        published = {clients[i % 2].message.publish(url=endpoint.url_for("/n"), body=str(i))
+                     .message_id for i in range(total)}
+        endpoint.wait_for(total, timeout=WAIT_S)
+        with EmulatorControl(two.url, token) as control:
+            deadline = time.monotonic() + WAIT_S
+            while len(control.deliveries()) < total and time.monotonic() < deadline:
+                endpoint.wait_for(total, timeout=0.05)
+            recorded = Counter(d["messageId"] for d in control.deliveries())
+    received = Counter(r.header("upstash-message-id") for r in endpoint.requests)
+    assert set(received) == published and set(received.values()) == {1}
+    assert recorded == received
+
+
+def test_crash_script_every_acknowledged_message_is_delivered(redis_server_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scenarios" / "crash_redis.py"), "--messages", "500",
+         "--redis-url", redis_server_url, "--seed", "5", "--timeout", "60", "--json"],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["missing"] == 0
+    assert 0 < report["killed_after_acks"] < report["acknowledged"] <= 500
+    assert report["delivered_ids"] >= report["acknowledged"]
