@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 
 from .emulator import Emulator
-from .http import admin, dlq, events, keys, messages, publish
+from .http import admin, dlq, events, flow_control, keys, messages, publish, queues
 from .http.errors import HANDLERS
 from .settings import Settings
 
@@ -35,6 +35,8 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *events.routes,
         *keys.routes,
         *admin.routes,
+        *queues.routes,
+        *flow_control.routes,
     ]
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
     app.state.emulator = emulator

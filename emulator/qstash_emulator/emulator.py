@@ -48,6 +48,7 @@ class Emulator:
             concurrency=self.settings.concurrency,
         )
         ctx.wake = self.scheduler.notify
+        self.scheduler.tickers.append(self.service.gates)
 
     async def start(self) -> None:
         self.scheduler.start()

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from . import protocol as p
 from .context import Context
+from .gatekeeper import Gatekeeper
 from .lifecycle import callback_body, callback_message, decide, error_text
 from .model import (
     DeliveryRecord,
@@ -24,9 +25,10 @@ PENDING = frozenset({State.CREATED, State.RETRY})
 class Attempts:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.gates = Gatekeeper(ctx)
 
     def take_due(self, limit: int) -> list[Message]:
-        return self.ctx.store.pop_due(self.ctx.now_ms(), limit)
+        return self.gates.take_due(self.ctx.now_ms(), limit)
 
     def begin(self, message: Message) -> DeliveryRequest | None:
         """Mark a due message ACTIVE and return the request to send (None if it went away)."""
@@ -51,6 +53,7 @@ class Attempts:
             timeout_s=self.ctx.clock.wall_seconds(timeout_s),
             attempt=message.retried,
             started_at_ms=self.ctx.now_ms(),
+            start_seq=self.ctx.store.next_seq(),
         )
 
     def _delivery_headers(self, message: Message) -> dict[str, str]:
@@ -85,6 +88,11 @@ class Attempts:
         self._record(request, response, message.kind if message else Kind.MESSAGE)
         if message is None or message.state is not State.ACTIVE:
             return
+        self._conclude(message, response)
+        if message.queue_name is not None or message.flow_control is not None:
+            self.gates.after_attempt(message)
+
+    def _conclude(self, message: Message, response: Response) -> None:
         if message.callback and message.kind is Kind.MESSAGE:
             self._spawn_callback(message, response, None)
         decision = decide(message, response, self.ctx.now_ms())
@@ -125,6 +133,7 @@ class Attempts:
         )
         self.ctx.store.put_message(callback)
         self.ctx.log(callback, State.CREATED)
+        self.gates.adopt(source, callback)
 
     def _record(self, request: DeliveryRequest, response: Response, kind: Kind) -> None:
         record = DeliveryRecord(
@@ -139,5 +148,7 @@ class Attempts:
             time_ms=request.started_at_ms,
             response=response,
             kind=kind,
+            start_seq=request.start_seq,
+            ended_at_ms=self.ctx.now_ms(),
         )
         self.ctx.store.append_delivery(record)

@@ -62,3 +62,13 @@ NOT_FOUND = "not found"
 REDACTED_PREFIX = "REDACTED:"
 
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+# Queues and flow control
+QUEUE_NOT_FOUND = "queue {name} not found"
+INVALID_QUEUE_NAME = (
+    "invalid queue name {name!r}: use only letters, digits, '.', '_' and '-'"
+)
+ENQUEUE_DELAY = "upstash-delay and upstash-not-before are not supported when enqueueing"
+QUEUE_LIMIT = "queue limit reached: the plan allows {limit} queues"
+PARALLELISM_LIMIT = "parallelism {value} exceeds the plan maximum of {limit}"
+FLOW_CONTROL_NOT_FOUND = "flow control key {key} not found"

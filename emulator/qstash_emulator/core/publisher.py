@@ -9,8 +9,10 @@ from dataclasses import dataclass, replace
 from . import protocol as p
 from .context import Context
 from .errors import BadRequest, NotFound, PayloadTooLarge
+from .gatekeeper import Gatekeeper
 from .model import DlqEntry, Message, State
 from .publishing import Parsed, parse_publish
+from .queues import Queues, enqueued
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class PublishRequest:
 class Publisher:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.gates = Gatekeeper(ctx)
 
     def parse(self, request: PublishRequest, caller_ip: str | None) -> Parsed:
         limit = self.ctx.limits.max_body_bytes
@@ -45,16 +48,26 @@ class Publisher:
         )
         if parsed.destination.url_group is not None:
             raise NotFound(p.TOPIC_NOT_FOUND.format(name=parsed.destination.url_group))
+        if request.queue is not None:
+            parsed = enqueued(parsed, request.queue, request.headers)
         return parsed
 
     def publish(self, tenant: str, request: PublishRequest, caller_ip: str | None) -> Published:
-        return self.accept(tenant, self.parse(request, caller_ip))
+        parsed = self.parse(request, caller_ip)
+        self._check_queues(tenant, [parsed])
+        return self.accept(tenant, parsed)
+
+    def _check_queues(self, tenant: str, parsed: list[Parsed]) -> None:
+        names = {item.template.queue_name for item in parsed} - {None}
+        if names:
+            Queues(self.ctx).check_room(tenant, names)  # type: ignore[arg-type]
 
     def batch(
         self, tenant: str, requests: list[PublishRequest], caller_ip: str | None
     ) -> list[Published]:
         """All or nothing: every element is validated before any is accepted."""
         parsed = [self.parse(request, caller_ip) for request in requests]
+        self._check_queues(tenant, parsed)
         return [self.accept(tenant, item) for item in parsed]
 
     def accept(self, tenant: str, parsed: Parsed) -> Published:
@@ -77,6 +90,7 @@ class Publisher:
         return Published(message_id, url)
 
     def store_new(self, message: Message) -> None:
+        self.gates.on_accept(message)
         self.ctx.store.put_message(message)
         self.ctx.log(message, State.CREATED)
         self.ctx.wake()

@@ -16,6 +16,7 @@ from ..core.model import (
     SigningKeys,
     State,
 )
+from .memory_gates import MemoryGates
 
 PENDING = (State.CREATED, State.RETRY)
 
@@ -31,7 +32,7 @@ class TenantData:
     keys: SigningKeys | None = None
 
 
-class MemoryStore:
+class MemoryStore(MemoryGates):
     """Everything in this process; bounded histories so long runs keep a flat footprint.
 
     >>> store = MemoryStore(max_finished=1000, max_logs=10000)
@@ -48,6 +49,7 @@ class MemoryStore:
         self._max_finished = max_finished
         self._max_logs = max_logs
         self._max_deliveries = max_deliveries
+        self._init_gates()
 
     def _tenant(self, tenant: str) -> TenantData:
         data = self._tenants.get(tenant)
@@ -156,6 +158,7 @@ class MemoryStore:
         return list(data.deliveries) if data else []
 
     def reset(self, tenant: str | None) -> None:
+        self._reset_gates(tenant)
         if tenant is None:
             self._tenants.clear()
             self._due.clear()
