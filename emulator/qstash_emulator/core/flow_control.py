@@ -69,14 +69,14 @@ class FlowControls:
 
     def pin(self, tenant: str, key: str, params: Mapping[str, str]) -> None:
         """Fix parallelism and/or rate+period; starts a new rate window now."""
-        gate = self._gate(tenant, key)
         changes: dict[str, object] = {}
         if "parallelism" in params:
             changes |= {"parallelism": _positive(params, "parallelism"),
                         "pinned_parallelism": True}
+        if "rate" in params:
+            changes["rate"] = _positive(params, "rate")
         if "rate" in params or "period" in params:
-            rate = _positive(params, "rate") if "rate" in params else gate.rate
-            changes |= {"rate": rate, "period_s": _period(params), "pinned_rate": True}
+            changes |= {"period_s": _period(params), "pinned_rate": True}
         if not changes:
             raise BadRequest("invalid pin: give parallelism, rate and/or period")
         self._change(tenant, key, window_start_ms=self.ctx.now_ms(), window_count=0, **changes)
