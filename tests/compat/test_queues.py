@@ -3,7 +3,7 @@ virtual clock: FIFO, parallelism (retries and callbacks included), pause, lag, d
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,17 +12,15 @@ from qstash.errors import QStashError
 
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
+from pytest_qstash.measure import max_in_flight
 from pytest_qstash.server import EmulatorServer
 
 
-def max_overlap(deliveries: list[dict[str, Any]]) -> int:
-    """Most attempts in flight at once, from each attempt's [startSeq, endSeq] range."""
-    edges = sorted([(d["startSeq"], 1) for d in deliveries] + [(d["endSeq"], -1) for d in deliveries])
-    level = peak = 0
-    for _, step in edges:
-        level += step
-        peak = max(peak, level)
-    return peak
+@pytest.fixture
+def http(server: EmulatorServer, token: str) -> Iterator[httpx.Client]:
+    """Raw HTTP for what the SDK cannot send, as the test's tenant."""
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as c:
+        yield c
 
 
 def states(client: QStash, message_id: str) -> list[str]:
@@ -47,7 +45,9 @@ def test_queue_api_end_to_end_sync(
     assert client.queue.get("jobs").lag == 2
     client.queue.resume("jobs")
     control.advance(0)
-    assert [r.text for r in endpoint.requests] == ["one", '{"n": 2}']
+    started = sorted(control.deliveries(), key=lambda d: d["startSeq"])
+    assert [d["body"] for d in started] == ["one", '{"n": 2}']
+    assert sorted(r.text for r in endpoint.requests) == ["one", '{"n": 2}']
     assert all(r.signature_valid for r in endpoint.requests)
     assert client.queue.get("jobs").lag == 0
     logs = client.log.list(filter={"queue": "jobs"}).logs
@@ -104,7 +104,7 @@ def test_parallelism_one_waits_for_the_retries_of_the_message_before(
     assert [r.path for r in endpoint.requests] == ["/first"] * 3 + ["/second", "/third"]
     deliveries = control.deliveries()
     assert [d["messageId"] for d in deliveries] == [ids[0]] * 3 + ids[1:]
-    assert max_overlap(deliveries) == 1
+    assert max_in_flight(deliveries) == 1
     assert client.queue.get("fifo").lag == 0
     assert states(client, ids[1])[-1] == "DELIVERED"
 
@@ -119,7 +119,7 @@ def test_parallelism_is_never_exceeded_and_reached(
     control.advance(0)
     deliveries = control.deliveries()
     assert len(deliveries) == 9
-    assert max_overlap(deliveries) == 3
+    assert max_in_flight(deliveries) == 3
     assert sorted(r.text for r in endpoint.requests) == [str(n) for n in range(9)]
 
 
@@ -194,29 +194,27 @@ def test_batch_elements_with_a_queue(
 
 
 def test_bad_queue_input_changes_nothing(
-    client: QStash, server: EmulatorServer, token: str, control: EmulatorControl
+    client: QStash, http: httpx.Client, control: EmulatorControl
 ) -> None:
-    auth = {"Authorization": f"Bearer {token}"}
-    with pytest.raises(QStashError, match="400.*invalid queue name"):
+    with pytest.raises(QStashError, match=r"400.*invalid queue name"):
         client.queue.upsert("no spaces")
-    with pytest.raises(QStashError, match="400.*invalid queue name"):
+    with pytest.raises(QStashError, match=r"400.*invalid queue name"):
         client.message.enqueue(queue="bad!", url="http://127.0.0.1:9/x", body="x")
-    with pytest.raises(QStashError, match="412.*parallelism 101"):
+    with pytest.raises(QStashError, match=r"412.*parallelism 101"):
         client.queue.upsert("greedy", parallelism=101)
-    with pytest.raises(QStashError, match="400.*parallelism"):
+    with pytest.raises(QStashError, match=r"400.*parallelism"):
         client.queue.upsert("zero", parallelism=0)
     for header in ("Upstash-Delay", "Upstash-Not-Before"):
-        response = httpx.post(f"{server.url}/v2/enqueue/q/http://127.0.0.1:9/x", content=b"x",
-                              headers=auth | {header: "60"})
+        response = http.post("/v2/enqueue/q/http://127.0.0.1:9/x", content=b"x",
+                              headers={header: "60"})
         assert response.status_code == 400
         assert response.json() == {"error": "upstash-delay and upstash-not-before are not "
                                             "supported when enqueueing"}
     for path in ("/v2/queues/nope", "/v2/queues/nope/pause", "/v2/queues/nope/resume"):
-        response = httpx.request("GET" if path.endswith("nope") else "POST", server.url + path,
-                                 headers=auth)
+        response = http.request("GET" if path.endswith("nope") else "POST", path)
         assert response.status_code == 404
         assert response.json() == {"error": "queue nope not found"}
-    assert httpx.delete(server.url + "/v2/queues/nope", headers=auth).status_code == 404
+    assert http.delete("/v2/queues/nope").status_code == 404
     assert client.queue.list() == []
     assert client.log.list().logs == []
 
@@ -226,7 +224,7 @@ def test_queue_count_limit_is_412_and_all_or_nothing(
 ) -> None:
     for n in range(99):
         client.queue.upsert(f"q{n}")
-    with pytest.raises(QStashError, match="412.*queue limit"):
+    with pytest.raises(QStashError, match=r"412.*queue limit"):
         client.message.batch([
             {"queue": "new-a", "url": endpoint.url, "body": "a"},
             {"queue": "new-b", "url": endpoint.url, "body": "b"},
@@ -235,7 +233,7 @@ def test_queue_count_limit_is_412_and_all_or_nothing(
     assert client.log.list().logs == []
     client.message.enqueue(queue="q100", url=endpoint.url, body="fits")
     client.queue.upsert("q0", parallelism=5)  # updating an existing queue is fine
-    with pytest.raises(QStashError, match="412.*100 queues"):
+    with pytest.raises(QStashError, match=r"412.*100 queues"):
         client.queue.upsert("one-too-many")
     with pytest.raises(QStashError, match="412"):
         client.message.enqueue(queue="one-too-many", url=endpoint.url, body="x")
