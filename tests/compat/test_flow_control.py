@@ -107,6 +107,7 @@ def test_flow_control_api_end_to_end_sync(
     assert (info.parallelism_max, info.rate_max, info.rate_period) == (5, 2, 3600)
     assert not info.is_pinned_rate
 
+    control.advance(0)
     overall = client.flow_control.get_global_parallelism()
     assert (overall.parallelism_max, overall.parallelism_count) == (100, 0)
     with pytest.raises(QStashError, match="404"):
@@ -132,10 +133,10 @@ async def test_flow_control_api_end_to_end_async(
     control.advance(0)
     assert len(endpoint.requests) == 2
     await aclient.flow_control.pin("async-key", {"rate": 10})
-    control.advance(0)
-    assert [r.text for r in endpoint.requests] == ["0", "1", "2"]
+    control.advance(0)  # pinning starts a new rate window
+    assert sorted(r.text for r in endpoint.requests) == ["0", "1", "2"]
     info = await aclient.flow_control.get("async-key")
-    assert (info.rate_max, info.rate_period, info.is_pinned_rate) == (10, 1, True)
+    assert (info.rate_max, info.rate_period, info.is_pinned_rate) == (10, 3600, True)
     await aclient.flow_control.unpin("async-key", {"rate": True})
     assert not (await aclient.flow_control.get("async-key")).is_pinned_rate
     overall = await aclient.flow_control.get_global_parallelism()
@@ -145,20 +146,23 @@ async def test_flow_control_api_end_to_end_async(
 def test_list_search_and_reset_over_http(
     client: QStash, endpoint: Endpoint, control: EmulatorControl, http: httpx.Client,
 ) -> None:
-    endpoint.delay(0.05)
-    for key in ("alpha-1", "alpha-2", "beta"):
+    for key in ("alpha-1", "alpha-2"):
         client.message.publish(url=endpoint.url, body=key, flow_control={"key": key})
     listed = http.get("/v2/flowControl").json()
-    assert [item["flowControlKey"] for item in listed] == ["alpha-1", "alpha-2", "beta"]
-    searched = http.get("/v2/flowControl?search=alpha").json()
-    assert [item["flowControlKey"] for item in searched] == ["alpha-1", "alpha-2"]
+    assert [item["flowControlKey"] for item in listed] == ["alpha-1", "alpha-2"]
     assert set(listed[0]) == {
         "flowControlKey", "waitListSize", "parallelismMax", "parallelismCount", "rateMax",
         "rateCount", "ratePeriod", "ratePeriodStart", "isPaused", "isPinnedParallelism",
         "isPinnedRate",
     }
-    response = http.post("/v2/flowControl/beta/reset")
-    assert response.status_code == 200
+    endpoint.delay(0.5, path="/held")
+    client.message.publish(url=endpoint.url_for("/held"), body="held",
+                           flow_control={"key": "beta", "parallelism": 1, "rate": 1})
+    endpoint.wait_for(1, path="/held")
+    searched = http.get("/v2/flowControl?search=BET").json()
+    assert [(i["flowControlKey"], i["parallelismCount"], i["rateCount"]) for i in searched] == [
+        ("beta", 1, 1)]
+    assert http.post("/v2/flowControl/beta/reset").status_code == 200
     beta = http.get("/v2/flowControl/beta").json()
     assert (beta["parallelismCount"], beta["rateCount"]) == (0, 0)
     control.advance(0)
@@ -188,6 +192,7 @@ def test_bad_flow_control_input(
     control: EmulatorControl,
 ) -> None:
     client.message.publish(url=endpoint.url, body="x", flow_control={"key": "k", "rate": 3})
+    control.advance(0)
     before = http.get("/v2/flowControl/k").json()
     for query in ("parallelism=0", "rate=fast", "period=9d", "period=soon", ""):
         response = http.post(f"/v2/flowControl/k/pin?{query}")

@@ -75,8 +75,10 @@ class FlowControls:
                         "pinned_parallelism": True}
         if "rate" in params:
             changes["rate"] = _positive(params, "rate")
+        if "period" in params:
+            changes["period_s"] = _period(params["period"])
         if "rate" in params or "period" in params:
-            changes |= {"period_s": _period(params), "pinned_rate": True}
+            changes["pinned_rate"] = True
         if not changes:
             raise BadRequest("invalid pin: give parallelism, rate and/or period")
         self._change(tenant, key, window_start_ms=self.ctx.now_ms(), window_count=0, **changes)
@@ -113,8 +115,7 @@ def _positive(params: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
-def _period(params: Mapping[str, str]) -> int:
-    raw = params.get("period", "1")
+def _period(raw: str) -> int:
     try:
         seconds = parse_duration_s(raw)
     except InvalidDuration as exc:

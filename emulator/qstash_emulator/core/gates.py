@@ -56,8 +56,8 @@ def window_end_ms(gate: Gate) -> int:
 
 
 def roll(gate: Gate, now_ms: int) -> Gate:
-    """Start a new rate window at `now_ms` if the current one is over."""
-    if gate.rate is None or now_ms < window_end_ms(gate):
+    """Start a new rate window at `now_ms` if the current one is over (or still unused)."""
+    if gate.rate is None or (gate.window_count and now_ms < window_end_ms(gate)):
         return gate
     return replace(gate, window_start_ms=now_ms, window_count=0)
 
