@@ -91,6 +91,8 @@ class Gatekeeper:
     # accepting and finishing
     def on_accept(self, message: Message) -> None:
         """Create the message's queue on first use; apply its flow-control values."""
+        if message.queue_name is None and message.flow_control is None:
+            return
         now_ms = self.ctx.now_ms()
         store = self.ctx.store
         queue = message.queue_name

@@ -81,9 +81,10 @@ class Queues:
     def check_room(self, tenant: str, names: Iterable[str]) -> None:
         """412 if creating the queues among `names` that do not exist would pass the limit."""
         limit = plan_limits(self.ctx.limits.plan).queues
-        if limit is None:
+        store = self.ctx.store
+        if limit is None or all(store.get_gate(tenant, QUEUE, name) for name in names):
             return
-        existing = {gate.name for gate in self.ctx.store.gates(tenant, QUEUE)}
+        existing = {gate.name for gate in store.gates(tenant, QUEUE)}
         if len(existing | set(names)) > limit:
             raise PreconditionFailed(p.QUEUE_LIMIT.format(limit=limit))
 
