@@ -9,7 +9,19 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from .emulator import Emulator
-from .http import admin, dlq, events, harness, keys, messages, publish, schedules, url_groups
+from .http import (
+    admin,
+    dlq,
+    events,
+    flow_control,
+    harness,
+    keys,
+    messages,
+    publish,
+    queues,
+    schedules,
+    url_groups,
+)
 from .http.errors import HANDLERS
 from .http.guard import Guard
 from .settings import Settings
@@ -40,6 +52,8 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *url_groups.routes,
         *admin.routes,
         *harness.routes,
+        *queues.routes,
+        *flow_control.routes,
     ]
     middleware = [Middleware(Guard, emulator=emulator)]
     app = Starlette(

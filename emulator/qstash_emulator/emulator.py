@@ -59,6 +59,7 @@ class Emulator:
         self.scheduler.tickers.append(DuplicateTicker(
             ctx.faults, self.service.attempts, self.store, inner, self.scheduler.spawn))
         self._restore_clock()
+        self.scheduler.tickers.append(self.service.gates)
 
     async def start(self) -> None:
         self.scheduler.start()

@@ -271,3 +271,29 @@ def test_url_groups_round_trip_per_tenant(store: Store) -> None:
     store.put_url_group(group)
     store.reset(None)
     assert store.url_groups(A) == [] and list(store.all_schedules()) == []
+
+
+# gates (queues and flow-control keys)
+def test_gates_wait_lists_and_wakes(store: Store) -> None:
+    from qstash_emulator.core.gates import Gate, GateKind
+
+    queue = Gate(GateKind.QUEUE, "q", parallelism=1, holders=frozenset({"m1"}),
+                 children=frozenset({("m1", "c1")}))
+    store.put_gate(A, queue)
+    assert store.get_gate(A, "queue", "q") == queue and store.get_gate(B, "queue", "q") is None
+    assert store.gates(A, "queue") == [queue]
+    for message_id in ("m2", "m3"):
+        store.push_waiting(A, "queue", "q", message_id)
+    assert store.waiting(A, "queue", "q") == ["m2", "m3"]
+    assert store.pop_waiting(A, "queue", "q") == "m2"
+    store.put_gate(A, replace(queue, wake_at_ms=2000))
+    store.put_gate(B, Gate(GateKind.FLOW, "k", rate=1, wake_at_ms=1500))
+    store.put_gate(B, Gate(GateKind.FLOW, "k", rate=1, wake_at_ms=3000))  # moves the wake
+    assert store.next_gate_wake_ms() == 2000
+    assert store.pop_gate_wakes(2500) == [(A, "queue", "q")]
+    assert store.next_gate_wake_ms() == 3000
+    with store.gate_lock(), store.gate_lock():  # re-entrant
+        store.delete_gate(A, "queue", "q")
+    assert store.get_gate(A, "queue", "q") is None and store.waiting(A, "queue", "q") == []
+    store.reset(B)
+    assert store.next_gate_wake_ms() is None

@@ -7,6 +7,7 @@ from dataclasses import replace
 from . import protocol as p
 from .context import Context
 from .faults import spoil
+from .gatekeeper import Gatekeeper
 from .lifecycle import callback_body, callback_message, decide, error_text
 from .model import (
     DeliveryRecord,
@@ -25,9 +26,10 @@ PENDING = frozenset({State.CREATED, State.RETRY})
 class Attempts:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.gates = Gatekeeper(ctx)
 
     def take_due(self, limit: int) -> list[Message]:
-        return self.ctx.store.pop_due(self.ctx.now_ms(), limit)
+        return self.gates.take_due(self.ctx.now_ms(), limit)
 
     def begin(self, message: Message) -> DeliveryRequest | None:
         """Mark a due message ACTIVE and return the request to send (None if it went away)."""
@@ -52,6 +54,7 @@ class Attempts:
             timeout_s=self.ctx.clock.wall_seconds(timeout_s),
             attempt=message.retried,
             started_at_ms=self.ctx.now_ms(),
+            start_seq=self.ctx.store.next_seq(),
         )
 
     def _delivery_headers(self, message: Message) -> dict[str, str]:
@@ -89,6 +92,11 @@ class Attempts:
         self._record(request, response, message.kind if message else Kind.MESSAGE)
         if message is None or message.state is not State.ACTIVE:
             return
+        self._conclude(message, response)
+        if message.queue_name is not None or message.flow_control is not None:
+            self.gates.after_attempt(message)
+
+    def _conclude(self, message: Message, response: Response) -> None:
         if message.callback and message.kind is Kind.MESSAGE:
             self._spawn_callback(message, response, None)
         decision = decide(message, response, self.ctx.now_ms())
@@ -129,6 +137,7 @@ class Attempts:
         )
         self.ctx.store.put_message(callback)
         self.ctx.log(callback, State.CREATED)
+        self.gates.adopt(source, callback)
 
     def record_extra(self, request: DeliveryRequest, response: Response) -> None:
         """Log an attempt outside the message's progress (an injected duplicate delivery)."""
@@ -151,5 +160,7 @@ class Attempts:
             time_ms=request.started_at_ms,
             response=response,
             kind=kind,
+            start_seq=request.start_seq,
+            ended_at_ms=self.ctx.now_ms(),
         )
         self.ctx.store.append_delivery(record)

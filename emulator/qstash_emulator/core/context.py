@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from .faults import Faults
 from .model import LogEvent, Message, Response, SigningKeys, State
+from .plan_limits import DEFAULT_PLAN
 from .ports import Clock, IdSource, Store
 from .quotas import Quotas
 from .tenants import TenantDirectory
@@ -18,6 +19,7 @@ class Limits:
     max_timeout_s: int = 2 * 3600
     dedup_window_s: int = 10 * 60
     default_retries: int = 3
+    plan: str = DEFAULT_PLAN
 
 
 @dataclass(slots=True)

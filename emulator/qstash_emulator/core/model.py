@@ -160,6 +160,7 @@ class DeliveryRequest:
     timeout_s: float
     attempt: int
     started_at_ms: int
+    start_seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,8 @@ class DeliveryRecord:
     time_ms: int
     response: Response
     kind: Kind
+    start_seq: int = 0
+    ended_at_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
+from .gates import Gate
 from .model import (
     DeliveryRecord,
     DeliveryRequest,
@@ -131,4 +133,33 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release what this process holds (connections, claims on due work)."""
+        ...
+
+    # gates: queues and flow-control keys (kind is a GateKind value)
+    def get_gate(self, tenant: str, kind: str, name: str) -> Gate | None: ...
+
+    def put_gate(self, tenant: str, gate: Gate) -> None:
+        """Store the gate; a new `wake_at_ms` makes it show up in `pop_gate_wakes` then."""
+        ...
+
+    def delete_gate(self, tenant: str, kind: str, name: str) -> None:
+        """Forget the gate and its wait list."""
+        ...
+
+    def gates(self, tenant: str, kind: str) -> Sequence[Gate]: ...
+
+    def push_waiting(self, tenant: str, kind: str, name: str, message_id: str) -> None: ...
+
+    def pop_waiting(self, tenant: str, kind: str, name: str) -> str | None: ...
+
+    def waiting(self, tenant: str, kind: str, name: str) -> Sequence[str]: ...
+
+    def pop_gate_wakes(self, now_ms: int) -> list[tuple[str, str, str]]:
+        """(tenant, kind, name) of every gate whose `wake_at_ms` is at or before `now_ms`."""
+        ...
+
+    def next_gate_wake_ms(self) -> int | None: ...
+
+    def gate_lock(self) -> AbstractContextManager[None]:
+        """Held around every read-modify-write of gates (re-entrant; a no-op in one process)."""
         ...

@@ -101,3 +101,13 @@ DELAY_ABOVE_PLAN = "invalid {field} header: delay exceeds the plan's maximum of 
 OUTAGE_ERROR = "service unavailable (emulated outage)"
 OUTAGE_TIMEOUT = "gateway timeout (emulated outage)"
 FAULT_NOT_FOUND = "fault not found"
+
+# Queues and flow control
+QUEUE_NOT_FOUND = "queue {name} not found"
+INVALID_QUEUE_NAME = (
+    "invalid queue name {name!r}: use only letters, digits, '.', '_' and '-'"
+)
+ENQUEUE_DELAY = "upstash-delay and upstash-not-before are not supported when enqueueing"
+QUEUE_LIMIT = "queue limit reached: the plan allows {limit} queues"
+PARALLELISM_LIMIT = "parallelism {value} exceeds the plan maximum of {limit}"
+FLOW_CONTROL_NOT_FOUND = "flow control key {key} not found"

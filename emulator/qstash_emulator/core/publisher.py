@@ -9,9 +9,11 @@ from dataclasses import dataclass, replace
 from . import protocol as p
 from .context import Context
 from .errors import BadRequest, PayloadTooLarge
+from .gatekeeper import Gatekeeper
 from .model import DlqEntry, Kind, Message, State
 from .plan_checks import enforce_plan
 from .publishing import Parsed, parse_publish
+from .queues import Queues, enqueued
 from .url_groups import Target, targets
 
 
@@ -34,6 +36,7 @@ class PublishRequest:
 class Publisher:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.gates = Gatekeeper(ctx)
 
     def parse(self, request: PublishRequest, caller_ip: str | None) -> Parsed:
         limit = self.ctx.limits.max_body_bytes
@@ -46,6 +49,8 @@ class Publisher:
             now_ms=self.ctx.now_ms(),
             caller_ip=caller_ip,
         )
+        if request.queue is not None:
+            parsed = enqueued(parsed, request.queue, request.headers)
         return parsed
 
     def publish(
@@ -53,14 +58,21 @@ class Publisher:
     ) -> list[Published]:
         """One `Published` per target: a URL gives one, a URL group one per endpoint."""
         parsed = self.for_plan(tenant, self.parse(request, caller_ip))
+        self._check_queues(tenant, [parsed])
         self.ctx.quotas.require(tenant, self.quota_cost(tenant, parsed))
         return self.accept(tenant, parsed)
+
+    def _check_queues(self, tenant: str, parsed: list[Parsed]) -> None:
+        names = {item.template.queue_name for item in parsed} - {None}
+        if names:
+            Queues(self.ctx).check_room(tenant, names)  # type: ignore[arg-type]
 
     def batch(
         self, tenant: str, requests: list[PublishRequest], caller_ip: str | None
     ) -> list[list[Published]]:
         """All or nothing: every element is validated before any is accepted."""
         parsed = [self.for_plan(tenant, self.parse(request, caller_ip)) for request in requests]
+        self._check_queues(tenant, parsed)
         cost = sum(self.quota_cost(tenant, item) for item in parsed)
         self.ctx.quotas.require(tenant, cost)
         return [self.accept(tenant, item) for item in parsed]
@@ -105,6 +117,7 @@ class Publisher:
     def store_new(self, message: Message) -> None:
         if message.kind is Kind.MESSAGE:
             self.ctx.quotas.charge(message.tenant)
+        self.gates.on_accept(message)
         self.ctx.store.put_message(message)
         self.ctx.log(message, State.CREATED)
         self.ctx.wake()

@@ -8,6 +8,7 @@ from . import protocol as p
 from .context import Context
 from .errors import NotFound
 from .filters import MessageFilter, Page, page_size, paginate, values
+from .gatekeeper import Gatekeeper
 from .model import DlqEntry, LogEvent, Message, State
 
 LOG_STATE_ALIASES = {
@@ -19,6 +20,7 @@ LOG_STATE_ALIASES = {
 class Queries:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.gates = Gatekeeper(ctx)
 
     # messages
     def get_message(self, tenant: str, message_id: str) -> Message:
@@ -34,6 +36,7 @@ class Queries:
         self.ctx.log(message, State.CANCEL_REQUESTED)
         canceled = self.ctx.save(message, State.CANCELED)
         self.ctx.log(canceled, State.CANCELED)
+        self.gates.on_terminal(canceled)
         return 1
 
     def cancel_many(self, tenant: str, ids: list[str] | None, params: Mapping[str, Sequence[str]]

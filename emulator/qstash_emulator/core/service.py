@@ -8,9 +8,12 @@ from . import protocol as p
 from .attempts import Attempts
 from .context import Context
 from .errors import Unauthorized
+from .flow_control import FlowControls
+from .gatekeeper import Gatekeeper
 from .model import DeliveryRecord, SigningKeys, Tenant
 from .publisher import Publisher
 from .queries import Queries
+from .queues import Queues
 from .schedules import Schedules
 from .url_groups import UrlGroups
 
@@ -25,6 +28,9 @@ class Service:
         self.queries = Queries(ctx)
         self.schedules = Schedules(ctx, self.publisher)
         self.url_groups = UrlGroups(ctx)
+        self.queues = Queues(ctx)
+        self.flow_control = FlowControls(ctx)
+        self.gates = Gatekeeper(ctx)
 
     def authenticate(self, token: str | None) -> Tenant:
         tenant = self.ctx.tenants.resolve(token)

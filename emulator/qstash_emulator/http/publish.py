@@ -24,19 +24,25 @@ def _rendered(results: list[Published]) -> object:
     return [_published(result) for result in results]
 
 
-async def publish(request: Request) -> Response:
+async def publish_to(request: Request, queue: str | None = None) -> Response:
+    """Publish (or, with `queue`, enqueue) the request's body to its path's destination."""
     tenant = tenant_of(request)
     headers, destination_query = publish_config(request)
     destination = request.path_params["destination"]
     if destination_query:
         destination = f"{destination}?{destination_query}"
     body = await read_body(request)
-    results = emulator_of(request).service.publisher.publish(
-        tenant.name, PublishRequest(destination, headers, body), caller_ip(request)
+    emulator = emulator_of(request)
+    results = emulator.service.publisher.publish(
+        tenant.name, PublishRequest(destination, headers, body, queue), caller_ip(request)
     )
     duplicate = all(result.deduplicated for result in results)
-    quota = emulator_of(request).quotas.headers(tenant.name)
+    quota = emulator.quotas.headers(tenant.name)
     return FastJSON(_rendered(results), status_code=202 if duplicate else 200, headers=quota)
+
+
+async def publish(request: Request) -> Response:
+    return await publish_to(request)
 
 
 async def batch(request: Request) -> Response:

@@ -18,6 +18,7 @@ from ..core.model import (
     State,
     UrlGroup,
 )
+from .memory_gates import MemoryGates
 
 PENDING = (State.CREATED, State.RETRY)
 DEDUP_SWEEP_AT = 10_000
@@ -42,7 +43,7 @@ class TenantData:
     url_groups: dict[str, UrlGroup] = field(default_factory=dict)
 
 
-class MemoryStore:
+class MemoryStore(MemoryGates):
     """Everything in this process; bounded histories so long runs keep a flat footprint.
 
     >>> store = MemoryStore(max_finished=1000, max_logs=10000)
@@ -61,6 +62,7 @@ class MemoryStore:
         self._max_logs = max_logs
         self._max_deliveries = max_deliveries
         self._meta: dict[str, str] = {}
+        self._init_gates()
 
     def _tenant(self, tenant: str) -> TenantData:
         data = self._tenants.get(tenant)
@@ -172,6 +174,7 @@ class MemoryStore:
         return list(data.deliveries) if data else []
 
     def reset(self, tenant: str | None) -> None:
+        self._reset_gates(tenant)
         if tenant is None:
             self._tenants.clear()
             self._due.clear()

@@ -17,11 +17,13 @@ Key layout (`P` is the prefix, `T` a tenant with `%` and `:` escaped):
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
 
 import redis
 
+from ..core.gates import Gate
 from ..core.model import (
     DeliveryRecord,
     DlqEntry,
@@ -79,6 +81,7 @@ class RedisStore:
         self._max_finished = max_finished
         self._max_logs = max_logs
         self._max_deliveries = max_deliveries
+        self._gate_lock_depth = 0
         self._put_message = client.register_script(lua.PUT_MESSAGE)
         self._pop_due = client.register_script(lua.POP_DUE)
         self._release = client.register_script(lua.RELEASE_CLAIMS)
@@ -239,6 +242,81 @@ class RedisStore:
     def url_groups(self, tenant: str) -> Sequence[UrlGroup]:
         return self._ordered(tenant, "url-groups", UrlGroup)
 
+    # gates (queues, flow-control keys), their wait lists and wake times
+    def get_gate(self, tenant: str, kind: str, name: str) -> Gate | None:
+        return self._get(tenant, f"gates:{kind}", name, Gate)
+
+    def put_gate(self, tenant: str, gate: Gate) -> None:
+        self._put(tenant, f"gates:{gate.kind.value}", gate.name, gate)
+        if gate.wake_at_ms is not None:
+            member = "\n".join((tenant, gate.kind.value, gate.name))
+            self.client.zadd(self._key("gate-wakes"), {member: gate.wake_at_ms})
+
+    def delete_gate(self, tenant: str, kind: str, name: str) -> None:
+        self._delete(tenant, f"gates:{kind}", name)
+        self.client.delete(self._wait_key(tenant, kind, name))
+
+    def gates(self, tenant: str, kind: str) -> Sequence[Gate]:
+        return self._ordered(tenant, f"gates:{kind}", Gate)
+
+    def _wait_key(self, tenant: str, kind: str, name: str) -> str:
+        return self._tkey(tenant, f"wait:{kind}:{name}")
+
+    def push_waiting(self, tenant: str, kind: str, name: str, message_id: str) -> None:
+        self.client.rpush(self._wait_key(tenant, kind, name), message_id)
+
+    def pop_waiting(self, tenant: str, kind: str, name: str) -> str | None:
+        raw: Any = self.client.lpop(self._wait_key(tenant, kind, name))
+        return None if raw is None else text(raw)
+
+    def waiting(self, tenant: str, kind: str, name: str) -> Sequence[str]:
+        return [text(raw) for raw in self.client.lrange(self._wait_key(tenant, kind, name), 0, -1)]
+
+    def _live_wake(self, member: str, score: float) -> bool:
+        tenant, kind, name = member.split("\n", 2)
+        gate = self.get_gate(tenant, kind, name)
+        return gate is not None and gate.wake_at_ms == int(score)
+
+    def pop_gate_wakes(self, now_ms: int) -> list[tuple[str, str, str]]:
+        key = self._key("gate-wakes")
+        entries: Any = self.client.zrangebyscore(key, "-inf", now_ms, withscores=True)
+        if not entries:
+            return []
+        self.client.zrem(key, *(member for member, _ in entries))
+        woken = [text(m) for m, score in entries if self._live_wake(text(m), score)]
+        return [tuple(m.split("\n", 2)) for m in dict.fromkeys(woken)]  # type: ignore[misc]
+
+    def next_gate_wake_ms(self) -> int | None:
+        key = self._key("gate-wakes")
+        while True:
+            entries: Any = self.client.zrange(key, 0, 0, withscores=True)
+            if not entries:
+                return None
+            member, score = text(entries[0][0]), float(entries[0][1])
+            if self._live_wake(member, score):
+                return int(score)
+            self.client.zrem(key, member)
+
+    @contextmanager
+    def gate_lock(self) -> Iterator[None]:
+        """One lock per prefix, so gate limits hold across instances (re-entrant per store)."""
+        if self._gate_lock_depth:
+            self._gate_lock_depth += 1
+            try:
+                yield
+            finally:
+                self._gate_lock_depth -= 1
+            return
+        lock = self.client.lock(self._key("gate-lock"), timeout=10, blocking_timeout=10)
+        if not lock.acquire():
+            raise RuntimeError("could not take the gate lock in Redis within 10 s")
+        self._gate_lock_depth = 1
+        try:
+            yield
+        finally:
+            self._gate_lock_depth = 0
+            lock.release()
+
     # emulator-wide values
     def get_meta(self, name: str) -> str | None:
         raw = self.client.hget(self._key("meta"), name)
@@ -251,7 +329,7 @@ class RedisStore:
         due, claims = self._key("due"), self._key("claims")
         if tenant is None:
             self._delete_matching(f"{glob_escape(self.prefix)}:t:*")
-            self.client.delete(due, claims, self._key("schedule-tenants"))
+            self.client.delete(due, claims, self._key("schedule-tenants"), self._key("gate-wakes"))
             return
         self.client.srem(self._key("schedule-tenants"), tenant)
         ids = self.client.hkeys(self._tkey(tenant, "active"))

@@ -1,0 +1,132 @@
+"""Flow-control keys: inspect, pause, resume, pin, unpin and reset them.
+
+A key comes into being with the first message that names it and takes each new message's
+`parallelism`/`rate`/`period` unless those are pinned. `reset` zeroes both the rate window and
+the parallelism count (attempts in flight then no longer count against the key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from . import gates as g
+from . import protocol as p
+from .context import Context
+from .durations import InvalidDuration, parse_duration_s
+from .errors import BadRequest, NotFound
+from .gatekeeper import PENDING, Gatekeeper
+from .gates import Gate, GateKind
+from .headers import parse_bool
+from .model import State
+from .plan_limits import plan_limits
+
+FLOW = GateKind.FLOW.value
+MAX_PERIOD_S = 7 * 86400
+
+
+@dataclass(frozen=True, slots=True)
+class FlowInfo:
+    gate: Gate
+    wait_list_size: int
+    rate_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalParallelism:
+    maximum: int
+    count: int
+
+
+class FlowControls:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.gates = Gatekeeper(ctx)
+
+    def _gate(self, tenant: str, key: str) -> Gate:
+        gate = self.ctx.store.get_gate(tenant, FLOW, key)
+        if gate is None:
+            raise NotFound(p.FLOW_CONTROL_NOT_FOUND.format(key=key))
+        return gate
+
+    def _info(self, tenant: str, gate: Gate) -> FlowInfo:
+        waiting = 0
+        for message_id in self.ctx.store.waiting(tenant, FLOW, gate.name):
+            message = self.ctx.store.get_message(tenant, message_id)
+            waiting += message is not None and message.state in PENDING
+        return FlowInfo(gate, waiting, g.rate_count(gate, self.ctx.now_ms()))
+
+    def get(self, tenant: str, key: str) -> FlowInfo:
+        return self._info(tenant, self._gate(tenant, key))
+
+    def list(self, tenant: str, search: str | None = None) -> list[FlowInfo]:
+        gates = sorted(self.ctx.store.gates(tenant, FLOW), key=lambda gate: gate.name)
+        wanted = (search or "").lower()
+        return [self._info(tenant, gate) for gate in gates if wanted in gate.name.lower()]
+
+    def set_paused(self, tenant: str, key: str, paused: bool) -> None:
+        self._change(tenant, key, paused=paused)
+
+    def pin(self, tenant: str, key: str, params: Mapping[str, str]) -> None:
+        """Fix parallelism and/or rate+period; starts a new rate window now."""
+        changes: dict[str, object] = {}
+        if "parallelism" in params:
+            changes |= {"parallelism": _positive(params, "parallelism"),
+                        "pinned_parallelism": True}
+        if "rate" in params:
+            changes["rate"] = _positive(params, "rate")
+        if "period" in params:
+            changes["period_s"] = _period(params["period"])
+        if "rate" in params or "period" in params:
+            changes["pinned_rate"] = True
+        if not changes:
+            raise BadRequest("invalid pin: give parallelism, rate and/or period")
+        self._change(tenant, key, window_start_ms=self.ctx.now_ms(), window_count=0, **changes)
+
+    def unpin(self, tenant: str, key: str, params: Mapping[str, str]) -> None:
+        both = "parallelism" not in params and "rate" not in params
+        changes = {}
+        for name in ("parallelism", "rate"):
+            if both or _flag(params, name):
+                changes[f"pinned_{name}"] = False
+        self._change(tenant, key, **changes)
+
+    def reset_rate(self, tenant: str, key: str) -> None:
+        self._change(tenant, key, window_start_ms=self.ctx.now_ms(), window_count=0)
+
+    def reset(self, tenant: str, key: str) -> None:
+        self._change(tenant, key, window_start_ms=self.ctx.now_ms(), window_count=0,
+                     holders=frozenset())
+
+    def _change(self, tenant: str, key: str, **changes: object) -> None:
+        gate = self._gate(tenant, key)
+        changed = replace(gate, updated_at_ms=self.ctx.now_ms(), **changes)  # type: ignore[arg-type]
+        self.gates.refresh(tenant, changed)
+
+    def global_parallelism(self, tenant: str) -> GlobalParallelism:
+        active = sum(m.state is State.ACTIVE for m in self.ctx.store.active_messages(tenant))
+        return GlobalParallelism(plan_limits(self.ctx.limits.plan).parallelism, active)
+
+
+def _positive(params: Mapping[str, str], name: str) -> int:
+    raw = params[name].strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadRequest(f"invalid {name}: {params[name]!r}, want a positive integer")
+    return int(raw)
+
+
+def _period(raw: str) -> int:
+    try:
+        seconds = parse_duration_s(raw)
+    except InvalidDuration as exc:
+        raise BadRequest(f"invalid period: {exc}") from exc
+    if not 1 <= seconds <= MAX_PERIOD_S:
+        raise BadRequest(f"invalid period: {raw!r}, want 1s to 1 week")
+    return seconds
+
+
+def _flag(params: Mapping[str, str], name: str) -> bool:
+    try:
+        return name in params and parse_bool(params[name], name)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc

@@ -1,0 +1,147 @@
+"""The pure gate rules, then the gatekeeper with the scheduler on a virtual clock (in process,
+delivering through a function dispatcher), including the plan limits as data."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from qstash_emulator import Emulator, Settings, VirtualClock
+from qstash_emulator.core import gates as g
+from qstash_emulator.core.context import Limits
+from qstash_emulator.core.errors import PreconditionFailed
+from qstash_emulator.core.gates import Gate, GateKind
+from qstash_emulator.core.model import DeliveryRequest, FlowControl, Response
+from qstash_emulator.core.plan_limits import DEFAULT_PLAN, PLANS, plan_limits
+from qstash_emulator.core.publisher import PublishRequest
+from qstash_emulator.core.queues import QueueUpsert
+from qstash_emulator.ids import RandomIds
+from qstash_emulator.storage.memory import MemoryStore
+
+TENANT = "t"
+START_MS = 1_700_000_000_000
+
+
+class FunctionDispatcher:
+    """An in-process transport: answers each attempt with `answer(request)`."""
+
+    def __init__(self, answer: Callable[[DeliveryRequest], Response]) -> None:
+        self.answer = answer
+        self.requests: list[DeliveryRequest] = []
+
+    async def dispatch(self, request: DeliveryRequest) -> Response:
+        self.requests.append(request)
+        await asyncio.sleep(0)
+        return self.answer(request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def make(answer: Callable[[DeliveryRequest], Response]) -> tuple[Emulator, FunctionDispatcher]:
+    dispatcher = FunctionDispatcher(answer)
+    emulator = Emulator(
+        Settings(clock="virtual", tokens=(TENANT,)), clock=VirtualClock(start=START_MS / 1000),
+        store=MemoryStore(), dispatcher=dispatcher, ids=RandomIds(seed=1),
+    )
+    return emulator, dispatcher
+
+
+def flow_gate(**changes: object) -> Gate:
+    return g.new_flow(FlowControl("k", **changes), 0)  # type: ignore[arg-type]
+
+
+def test_rate_window_rolls_only_when_over() -> None:
+    gate = g.roll(flow_gate(rate=2, period_s=60), 1_000)
+    assert (gate.window_start_ms, gate.window_count) == (1_000, 0)
+    gate = g.take(g.take(gate, "a"), "b")
+    assert not g.has_room(gate)
+    assert g.wake_time(gate) == 61_000
+    assert g.roll(gate, 60_999) is gate
+    assert g.has_room(g.roll(gate, 61_000))
+    assert g.rate_count(gate, 61_000) == 0
+
+
+def test_parallelism_and_pause_block_without_a_wake_time() -> None:
+    gate = g.take(flow_gate(parallelism=1, rate=5), "a")
+    assert not g.has_room(gate) and g.wake_time(gate) is None
+    assert g.has_room(g.release(gate, "a"))
+    paused = Gate(**{**_fields(g.release(gate, "a")), "paused": True})
+    assert not g.has_room(paused) and g.wake_time(paused) is None
+
+
+def _fields(gate: Gate) -> dict[str, object]:
+    return {name: getattr(gate, name) for name in gate.__slots__}  # type: ignore[attr-defined]
+
+
+def test_pinned_values_survive_new_message_values() -> None:
+    gate = flow_gate(parallelism=2, rate=3, period_s=10)
+    pinned = Gate(**{**_fields(gate), "pinned_rate": True})
+    changed = g.configure_flow(pinned, FlowControl("k", 9, 9, 99), 5)
+    assert (changed.parallelism, changed.rate, changed.period_s) == (9, 3, 10)
+    assert changed.updated_at_ms == 5
+    assert g.configure_flow(changed, FlowControl("k", 9, 1, 1), 6) == changed
+
+
+def test_children_keep_a_queue_slot() -> None:
+    gate = g.take(g.new_queue("q", 0), "m")
+    gate = g.adopt(gate, "m", "cb")
+    assert g.has_children(gate, "m") and not g.has_children(gate, "x")
+    assert not g.has_children(g.drop_child(gate, "m", "cb"), "m")
+
+
+def test_plan_limits_are_data() -> None:
+    assert DEFAULT_PLAN == "payg"
+    assert (PLANS["payg"].queues, PLANS["payg"].parallelism) == (100, 100)
+    assert (PLANS["free"].queues, PLANS["free"].parallelism) == (10, 2)
+    assert plan_limits("no-such-plan") == PLANS["payg"]
+
+
+@pytest.mark.anyio
+async def test_free_plan_limits_queues_and_parallelism() -> None:
+    emulator, _ = make(lambda r: Response(200))
+    emulator.service.ctx.limits = Limits(plan="free")
+    queues = emulator.service.queues
+    with pytest.raises(PreconditionFailed):
+        queues.upsert(TENANT, QueueUpsert("q", 3, False))
+    for n in range(10):
+        queues.upsert(TENANT, QueueUpsert(f"q{n}", 2, False))
+    with pytest.raises(PreconditionFailed):
+        queues.upsert(TENANT, QueueUpsert("q10", 1, False))
+    assert len(queues.list(TENANT)) == 10
+
+
+@pytest.mark.anyio
+async def test_queue_and_flow_key_together_honour_both_limits() -> None:
+    emulator, dispatcher = make(lambda r: Response(200))
+    await emulator.start()
+    publisher = emulator.service.publisher
+    headers = {"upstash-flow-control-key": "k", "upstash-flow-control-value": "rate=1,period=10"}
+    for n in range(3):
+        publisher.publish(TENANT, PublishRequest("http://d/x", headers, b"%d" % n, "q"), None)
+    await emulator.drain()
+    assert len(dispatcher.requests) == 1
+    assert emulator.scheduler.next_due_ms() == START_MS + 10_000
+    await emulator.advance(20)
+    starts = [r.started_at_ms - START_MS for r in dispatcher.requests]
+    assert starts == [0, 10_000, 20_000]
+    assert emulator.service.queues.get(TENANT, "q").lag == 0
+    gate = emulator.store.get_gate(TENANT, GateKind.QUEUE.value, "q")
+    assert gate is not None and gate.holders == frozenset()
+    await emulator.stop()
+
+
+@pytest.mark.anyio
+async def test_ungated_messages_overtake_a_blocked_key() -> None:
+    emulator, dispatcher = make(lambda r: Response(200))
+    await emulator.start()
+    publisher = emulator.service.publisher
+    headers = {"upstash-flow-control-key": "k", "upstash-flow-control-value": "rate=1,period=60"}
+    for _ in range(3):
+        publisher.publish(TENANT, PublishRequest("http://d/slow", headers, b""), None)
+    publisher.publish(TENANT, PublishRequest("http://d/free", {}, b""), None)
+    await emulator.drain()
+    assert [r.url for r in dispatcher.requests] == ["http://d/slow", "http://d/free"]
+    await emulator.stop()
