@@ -38,8 +38,9 @@ class HarnessControl(EmulatorControl):
         return response.json() if response.content else None
 
     def supports_harness(self) -> bool:
-        """False when the emulator answers 404 for the harness paths."""
-        return self._http.get("/__emulator__/quota").status_code != 404
+        """False when the emulator answers 404 for any of the quota, outage and fault paths."""
+        paths = ("quota", "outage", "faults")
+        return all(self._http.options(f"/__emulator__/{p}").status_code != 404 for p in paths)
 
     def quota(self) -> dict[str, Any]:
         return self._harness("GET", "quota")  # type: ignore[no-any-return]
