@@ -78,10 +78,13 @@ def qstash_emulator(
     from .pool import Tenant
 
     _skip_if_unsuitable(request, qstash_settings, _qstash_pool)
+    server, problem = None, None
     try:
         server = _qstash_pool.get(qstash_settings)
     except DockerUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    if server is None:
+        pytest.fail(problem or "no emulator", pytrace=False)
     tenant = Tenant.create(server)
     try:
         _apply(tenant, qstash_settings)
@@ -104,10 +107,13 @@ def _skip_if_unsuitable(
     if "plan" in asked:
         pytest.skip("@pytest.mark.qstash(plan=...) needs the in-process emulator, "
                     "not an external one (its plan is fixed when it starts)")
+    clock, problem = None, None
     try:
         clock = pool.shared_clock(settings)
     except DockerUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    if problem:
+        pytest.fail(problem, pytrace=False)
     if clock != settings.clock:
         pytest.skip(f"needs a {settings.clock} clock; the external emulator's clock is {clock}")
 
