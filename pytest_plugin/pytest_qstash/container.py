@@ -1,4 +1,4 @@
-"""`DockerEmulator`: the project's Docker image run with testcontainers (optional extra `docker`)."""
+"""`DockerEmulator`: the project's Docker image under testcontainers (optional extra `docker`)."""
 
 from __future__ import annotations
 

@@ -144,7 +144,11 @@ class Quota(_Switches):
         changed = {name: value for name, value in given.items() if value is not _UNSET}
         restore = {name: _limit_of(before, name) for name in changed}
         self.control.set_quota(**changed)
-        return self._switch(lambda: self.control.set_quota(**restore))
+
+        def put_back() -> None:
+            self.control.set_quota(**restore)
+
+        return self._switch(put_back)
 
     def exhaust(self, window: str = "daily") -> Switch:
         """Use up `window` ("daily" or "monthly") now; the switch resets the usage."""

@@ -27,7 +27,8 @@ _PLUGIN_ENV = (
 @pytest.fixture
 def downstream(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A pytester whose subprocess runs import this worktree's packages first."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([PYTHONPATH, os.environ.get("PYTHONPATH", "")]))
+    inherited = os.environ.get("PYTHONPATH", "")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([PYTHONPATH, inherited]))
     for name in _PLUGIN_ENV:
         monkeypatch.delenv(name, raising=False)
     return pytester

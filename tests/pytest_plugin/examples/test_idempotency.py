@@ -12,7 +12,9 @@ def order_handler(processed, seen):
     return handle
 
 
-def test_a_duplicate_delivery_is_processed_once(qstash_client, qstash_faults, qstash_endpoint, qstash_clock):
+def test_a_duplicate_delivery_is_processed_once(
+    qstash_client, qstash_faults, qstash_endpoint, qstash_clock
+):
     processed, seen = [], set()
     url = qstash_endpoint.url_for("/orders")
     qstash_endpoint.set_handler(order_handler(processed, seen))

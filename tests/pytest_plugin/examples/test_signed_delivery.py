@@ -5,18 +5,26 @@ from datetime import datetime
 from freezegun import freeze_time
 
 
+def verified(endpoint, receiver):
+    request = endpoint.wait_for(1)[0]
+    signature = request.header("Upstash-Signature")
+    receiver.verify(signature=signature, body=request.text, url=request.url)
+    return request
+
+
 def test_delayed_delivery_is_signed(qstash_client, qstash_endpoint, qstash_clock, qstash_receiver):
-    qstash_client.message.publish_json(url=qstash_endpoint.url_for("/hook"), body={"id": 1}, delay="1h")
+    url = qstash_endpoint.url_for("/hook")
+    qstash_client.message.publish_json(url=url, body={"id": 1}, delay="1h")
     qstash_clock.advance(3600)
-    request = qstash_endpoint.wait_for(1)[0]
-    qstash_receiver.verify(signature=request.header("Upstash-Signature"), body=request.text, url=request.url)
-    assert request.json() == {"id": 1}
+    assert verified(qstash_endpoint, qstash_receiver).json() == {"id": 1}
 
 
 @freeze_time("2030-01-01 12:00:00")
-def test_frozen_time_is_the_emulators_time(qstash_client, qstash_endpoint, qstash_clock, qstash_receiver):
-    qstash_client.message.publish_json(url=qstash_endpoint.url_for("/later"), body={"id": 2}, delay="10m")
+def test_frozen_time_is_the_emulators_time(
+    qstash_client, qstash_endpoint, qstash_clock, qstash_receiver
+):
+    url = qstash_endpoint.url_for("/later")
+    qstash_client.message.publish_json(url=url, body={"id": 2}, delay="10m")
     qstash_clock.advance(600)  # moves the frozen time too
     assert datetime.now() == datetime(2030, 1, 1, 12, 10)
-    request = qstash_endpoint.wait_for(1)[0]
-    qstash_receiver.verify(signature=request.header("Upstash-Signature"), body=request.text, url=request.url)
+    verified(qstash_endpoint, qstash_receiver)
