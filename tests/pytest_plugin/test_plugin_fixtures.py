@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -16,6 +18,8 @@ XDIST = [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist")]
 FIXTURES = '''
 import os
 from datetime import UTC, datetime, timedelta
+
+import sys
 
 import pytest
 from qstash import QStash
@@ -151,3 +155,15 @@ def test_the_plugin_does_nothing_unless_a_fixture_is_used(downstream: pytest.Pyt
     for name in PUBLIC_FIXTURES:
         assert f"\n{name} -- " in listing
     downstream.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_importing_the_plugin_imports_nothing_heavy(downstream: pytest.Pytester) -> None:
+    probe = (
+        "import sys, pytest\n"
+        "before = set(sys.modules)\n"
+        "import pytest_qstash.plugin\n"
+        "print(sorted(set(sys.modules) - before))\n"
+    )
+    result = downstream.run(sys.executable, "-c", probe)
+    added = result.stdout.str().strip()
+    assert added == "['pytest_qstash', 'pytest_qstash.options', 'pytest_qstash.plugin']"
