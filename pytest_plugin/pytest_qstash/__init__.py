@@ -9,11 +9,21 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "DockerEmulator": "pytest_qstash.container",
+    "EmulatorClock": "pytest_qstash.clock",
     "EmulatorControl": "pytest_qstash.control",
     "EmulatorServer": "pytest_qstash.server",
     "Endpoint": "pytest_qstash.endpoint",
+    "Faults": "pytest_qstash.harness",
+    "FreezableClock": "pytest_qstash.clock",
+    "HarnessControl": "pytest_qstash.harness",
+    "Outage": "pytest_qstash.harness",
+    "QStashSettings": "pytest_qstash.options",
+    "Quota": "pytest_qstash.harness",
     "RecordedRequest": "pytest_qstash.endpoint",
+    "ServerPool": "pytest_qstash.pool",
     "ServerThread": "pytest_qstash.serving",
+    "Tenant": "pytest_qstash.pool",
 }
 
 __all__ = sorted(_EXPORTS)

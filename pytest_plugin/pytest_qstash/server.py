@@ -9,17 +9,24 @@ from .serving import ServerThread
 
 if TYPE_CHECKING:
     from qstash_emulator import Emulator
+    from qstash_emulator.core.ports import Clock
 
 
 class EmulatorServer:
     """Start an emulator on a free loopback port (or attach to `url`), no pytest needed.
 
+    `follow_freezegun=True` gives a virtual-clock emulator a :class:`FreezableClock`, which
+    follows freezegun's frozen time while a test freezes it.
+
     >>> with EmulatorServer(clock="virtual", any_token=True) as server:  # doctest: +SKIP
     ...     QStash("my-token", base_url=server.url).message.publish(url=..., body="hi")
     """
 
-    def __init__(self, url: str | None = None, **settings: Any) -> None:
+    def __init__(
+        self, url: str | None = None, *, follow_freezegun: bool = False, **settings: Any
+    ) -> None:
         self._external_url = url.rstrip("/") if url else None
+        self._follow_freezegun = follow_freezegun
         self._settings = settings
         self._thread: ServerThread | None = None
         self.emulator: Emulator | None = None
@@ -38,9 +45,21 @@ class EmulatorServer:
         from qstash_emulator import Emulator, Settings, create_app
 
         settings = Settings(**{"port": 0, **self._settings})
-        self.emulator = Emulator(settings)
+        self.emulator = Emulator(settings, clock=self._clock(settings.clock))
         self._thread = ServerThread(create_app(self.emulator), lifespan="on").start()
         return self
+
+    def _clock(self, kind: str) -> Clock | None:
+        if not (self._follow_freezegun and kind == "virtual"):
+            return None
+        from .clock import FreezableClock
+
+        return FreezableClock()
+
+    @property
+    def external(self) -> bool:
+        """True when this handle attaches to an emulator running elsewhere."""
+        return self._external_url is not None
 
     def stop(self) -> None:
         if self._thread is not None:
