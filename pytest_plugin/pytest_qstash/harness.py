@@ -180,7 +180,7 @@ class Outage(_Switches):
 
 
 class Faults(_Switches):
-    """Destination faults: `with qstash_faults.add("*/hook", statuses=[500, 200]): ...`."""
+    """Destination faults: `with qstash_faults.add("*/hook", statuses=[500, 503]): ...`."""
 
     def add(self, match: str, **effects: Any) -> Switch:
         """Add a rule (exact URL, prefix or glob); `switch.value` is its id; undo removes it."""

@@ -84,13 +84,14 @@ def test_marker_daily_quota(qstash_client, qstash_endpoint):
 
 
 @pytest.mark.qstash(burst_rate=1)
-def test_marker_burst_rate(qstash_client, qstash_endpoint):
+def test_marker_burst_rate(qstash_client):
+    # publish, enqueue and batch are exempt from QStash's burst limit; listings are not
     with pytest.raises(RateLimitExceededError):
         for _ in range(20):
-            publish(qstash_client, qstash_endpoint)
+            qstash_client.dlq.list()
 
 
-@pytest.mark.qstash(faults=[{"match": "*/flaky", "statuses": [500, 200]}])
+@pytest.mark.qstash(faults=[{"match": "*/flaky", "statuses": [500]}])
 def test_marker_faults(qstash_client, qstash_endpoint, qstash_clock):
     qstash_client.message.publish(url=qstash_endpoint.url_for("/flaky"), body="f")
     qstash_clock.advance(3600)
@@ -115,7 +116,8 @@ def test_outage_modes(qstash_client, qstash_emulator, qstash_endpoint, qstash_ou
 
 def test_faults_fixture(qstash_client, qstash_endpoint, qstash_faults, qstash_clock):
     url = qstash_endpoint.url_for("/chaos")
-    with qstash_faults.add(url, statuses=[500, 500, 200]) as rule:
+    # injected answers never reach the endpoint; after the list, the real destination answers
+    with qstash_faults.add(url, statuses=[500, 500]) as rule:
         assert [f["id"] for f in qstash_faults.list()] == [rule.value]
         qstash_client.message.publish(url=url, body="c")
         qstash_clock.advance(3600)
