@@ -81,7 +81,7 @@ class RedisRateLimiter:
 
     def hit(self, identity: str) -> RateDecision:
         key = f"{self.prefix}:rate:{identity}"
-        args = [self._clock(), self.window_ms, self.limit, uuid.uuid4().hex]
+        args: list[int | str] = [self._clock(), self.window_ms, self.limit, uuid.uuid4().hex]
         allowed, remaining, wait_ms = self._script(keys=[key], args=args)
         return RateDecision(bool(allowed), self.limit, int(remaining), int(wait_ms) / 1000)
 

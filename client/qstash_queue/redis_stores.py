@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -20,6 +20,10 @@ from .types import JobStatus
 
 DEFAULT_PREFIX = "qstash_queue"
 _PENDING = "pending:"
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def redis_client(spec: str | redis.Redis) -> redis.Redis:
@@ -65,15 +69,15 @@ class RedisStatusStore:
             pipe.set(key, json.dumps(new.to_json()), px=int(self.ttl_s * 1000))
             return new
 
-        result: JobStatus | None = self._redis.transaction(apply, key, value_from_callable=True)
-        return result
+        result = self._redis.transaction(apply, key, value_from_callable=True)  # type: ignore[arg-type]
+        return cast("JobStatus | None", result)
 
     def claim_dedup(self, dedup_id: str, job_id: str) -> str | None:
         key = self._key("dedup", dedup_id)
         if self._redis.set(key, job_id, nx=True, ex=DEDUP_TTL_S):
             return None
         existing = self._redis.get(key)
-        return existing.decode() if existing is not None else None
+        return _text(existing) if existing is not None else None
 
     def close(self) -> None:
         if self._owned:
@@ -102,7 +106,7 @@ class RedisIdempotencyStore:
         raw = self._redis.get(name)
         if raw is None:
             return self.begin(key)
-        text = raw.decode()
+        text = _text(raw)
         if text.startswith(_PENDING):
             return Claim("busy")
         return Claim("done", StoredReply.from_json(json.loads(text)))
@@ -113,7 +117,7 @@ class RedisIdempotencyStore:
     def abandon(self, key: str) -> None:
         name = self._key(key)
         raw = self._redis.get(name)
-        if raw is not None and raw.decode().startswith(_PENDING):
+        if raw is not None and _text(raw).startswith(_PENDING):
             self._redis.delete(name)
 
     def close(self) -> None:
