@@ -12,10 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from client_servers import ReceivingApp, ScriptedQStash
 
 from qstash_emulator.core.model import SigningKeys
-
-from client_servers import ReceivingApp, ScriptedQStash
 
 
 def _free_port() -> int:

@@ -160,9 +160,9 @@ def test_quota_fallback_can_be_disabled(
     scripted: ScriptedQStash, endpoint: Endpoint, keys: SigningKeys,
 ) -> None:
     scripted.script(QUOTA)
-    with _queue(scripted.url, keys, enabled=False) as queue:
-        with pytest.raises(DailyMessageLimitExceededError):
-            queue.enqueue("k", endpoint=endpoint.url_for("/j"), payload={})
+    with _queue(scripted.url, keys, enabled=False) as queue, \
+            pytest.raises(DailyMessageLimitExceededError):
+        queue.enqueue("k", endpoint=endpoint.url_for("/j"), payload={})
 
 
 def test_sdk_retry_is_prompt_by_default(endpoint: Endpoint, keys: SigningKeys) -> None:
