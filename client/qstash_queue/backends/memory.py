@@ -55,7 +55,7 @@ class MemoryBackend:
         self._workers: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._http: httpx.AsyncClient | None = None
-        self._next_slot = 0.0
+        self._pacer = Pacer(options.rate_per_s)
 
     @property
     def pending(self) -> int:
@@ -129,14 +129,9 @@ class MemoryBackend:
                 await self._finish(job, JobState.FAILED, retried + 1, "internal error")
 
     async def _pace(self) -> None:
-        rate = self.options.rate_per_s
-        if not rate:
-            return
-        now = asyncio.get_running_loop().time()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + 1.0 / rate
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        wait_s = self._pacer.reserve(asyncio.get_running_loop().time())
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)
 
     async def _attempt(self, job: Job, retried: int) -> None:
         self.counters["memory_attempts"] += 1
@@ -180,6 +175,22 @@ class MemoryBackend:
         self._pending -= 1
         if self._pending == 0 and self._idle is not None:
             self._idle.set()
+
+
+class Pacer:
+    """Evenly spaced send slots: at most `rate_per_s` sends per second (None: no limit)."""
+
+    def __init__(self, rate_per_s: float | None) -> None:
+        self.interval_s = 1.0 / rate_per_s if rate_per_s else 0.0
+        self._next_slot = float("-inf")
+
+    def reserve(self, now: float) -> float:
+        """Take the next free slot; returns how long to wait for it."""
+        if not self.interval_s:
+            return 0.0
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + self.interval_s
+        return slot - now
 
 
 class LoopThread:
