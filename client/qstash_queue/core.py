@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -55,6 +56,7 @@ class QueueCore:
         self.signing_keys = signing_keys or env_signing_keys()
         self.keys_resolved = self.signing_keys is not None
         self.counts = {"jobs_qstash": 0, "jobs_memory": 0}
+        self._counts_lock = threading.Lock()
         self.closed = False
 
     def check(self, rate_key: str | None) -> None:
@@ -98,7 +100,7 @@ class QueueCore:
         """QStash took the job: note its message id; any fallback episode is over."""
         self.fallback.record_success()
         annotate(self.store, job.job_id, message_id=message_id)
-        self.counts["jobs_qstash"] += 1
+        self._count("jobs_qstash")
         return EnqueueResult(job.job_id, Backend.QSTASH, message_id, job.key)
 
     def refused(self, job: Job, exc: BaseException) -> None:
@@ -112,9 +114,15 @@ class QueueCore:
                  detail=f"fallback to memory: {reason.value}")
 
     def taken_by_memory(self, job: Job) -> EnqueueResult:
-        self.counts["jobs_memory"] += 1
+        self._count("jobs_memory")
         return EnqueueResult(job.job_id, Backend.MEMORY, None, job.key)
 
+    def _count(self, name: str) -> None:
+        with self._counts_lock:
+            self.counts[name] += 1
+
     def stats(self) -> dict[str, Any]:
-        return {**self.counts, **self.fallback.stats(), **self.memory.counters,
+        with self._counts_lock:
+            counts = dict(self.counts)
+        return {**counts, **self.fallback.stats(), **self.memory.counters,
                 "memory_pending": self.memory.pending}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -48,6 +49,7 @@ class RequestQueue:
                                      retry=qstash_retry, timeout_s=publish_timeout_s) \
             if use_qstash else None
         self._thread: LoopThread | None = None
+        self._thread_lock = threading.Lock()
 
     def enqueue(
         self, key: str, *, endpoint: str, payload: Any = None, delay: Delay = None,
@@ -98,10 +100,12 @@ class RequestQueue:
             core.keys_resolved = True
             core.signing_keys = self._fetch_keys()
         core.memory.signing_key = core.signing_keys[0] if core.signing_keys else None
-        if self._thread is None:
-            self._thread = LoopThread()
+        with self._thread_lock:
+            if self._thread is None:
+                self._thread = LoopThread()
+            thread = self._thread
         try:
-            self._thread.run(_submit(core, job))
+            thread.run(_submit(core, job))
         except Exception as exc:
             core.refused(job, exc)
             raise

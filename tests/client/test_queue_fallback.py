@@ -188,3 +188,46 @@ def test_sdk_retry_is_prompt_by_default(endpoint: Endpoint, keys: SigningKeys) -
 ])
 def test_classify(error: Exception, reason: Reason | None) -> None:
     assert classify(error) is reason
+
+
+@pytest.mark.anyio
+async def test_async_queue_falls_back_on_quota(
+    scripted: ScriptedQStash, endpoint: Endpoint, keys: SigningKeys,
+) -> None:
+    from qstash_queue import AsyncRequestQueue
+
+    scripted.script(QUOTA, OK)
+    async with AsyncRequestQueue(qstash_token="t", base_url=scripted.url, memory=FAST,
+                                 fallback=FallbackPolicy(probe_interval_s=0),
+                                 signing_keys=(keys.current, keys.next)) as queue:
+        first = await queue.enqueue("a", endpoint=endpoint.url_for("/j"), payload={"n": 1})
+        second = await queue.enqueue("b", endpoint=endpoint.url_for("/j"), payload={"n": 2})
+        assert await queue.drain(5)
+        status = await queue.get_job_status(first.job_id)
+        stats = queue.stats()
+    assert (first.backend, second.backend) == ("memory", "qstash")
+    assert second.message_id is not None and first.message_id is None
+    assert status is not None and status.state is JobState.DELIVERED and status.backend == "memory"
+    assert stats["fallback_episodes"] == 1 and stats["fallback_active"] is False
+    assert [r.json() for r in endpoint.requests] == [{"n": 1}]  # the stand-in delivers nothing
+
+
+def test_the_sync_queue_is_safe_to_share_between_threads(
+    scripted: ScriptedQStash, endpoint: Endpoint, keys: SigningKeys,
+) -> None:
+    import threading
+
+    scripted.script(QUOTA)
+    with _queue(scripted.url, keys) as queue:
+        threads = [threading.Thread(target=lambda n=n: [
+            queue.enqueue(f"k{n}-{i}", endpoint=endpoint.url_for("/j"), payload={})
+            for i in range(5)]) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert queue.drain(5)
+        stats = queue.stats()
+    assert stats["fallback_jobs"] == 20 and stats["fallback_episodes"] == 1
+    assert stats["memory_delivered"] == stats["jobs_memory"] == 20
+    assert len(endpoint.requests) == 20
