@@ -59,6 +59,8 @@ class IdempotencyStore(Protocol):
 class MemoryIdempotencyStore:
     """Records in this process; a running claim expires after `lease_s`, results after `ttl_s`."""
 
+    blocking = False
+
     def __init__(
         self, ttl_s: float = DEFAULT_RESULT_TTL_S, lease_s: float = DEFAULT_LEASE_S,
         clock: Callable[[], int] = wall_ms,

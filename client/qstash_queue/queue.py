@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from qstash import AsyncQStash, QStash
 
 from .backends.memory import LoopThread
 from .backends.qstash import DEFAULT_TIMEOUT_S, AsyncQStashBackend, QStashBackend, RetrySetting
 from .core import Delay, QueueCore
+from .offload import is_blocking, offload
 from .ratelimit import RateLimiter
 from .status import StatusStore, wall_ms
 from .types import Backend, EnqueueResult, FallbackPolicy, Job, JobStatus, MemoryOptions
 
 DEFAULT_CLOSE_TIMEOUT_S = 30.0
+T = TypeVar("T")
 
 
 class RequestQueue:
@@ -179,6 +180,10 @@ class AsyncRequestQueue:
         self._qstash = AsyncQStashBackend(qstash_token, base_url, client=qstash_client,
                                           retry=qstash_retry, timeout_s=publish_timeout_s) \
             if use_qstash else None
+        self._blocking = is_blocking(self._core.store, self._core.rate_limiter)
+
+    async def _off(self, func: Callable[..., T], *args: Any) -> T:
+        return await offload(self._blocking, func, *args)
 
     async def enqueue(
         self, key: str, *, endpoint: str, payload: Any = None, delay: Delay = None,
@@ -188,15 +193,15 @@ class AsyncRequestQueue:
     ) -> EnqueueResult:
         """Queue one HTTP request to `endpoint` (see `RequestQueue.enqueue`)."""
         core = self._core
-        await asyncio.to_thread(core.check, rate_key)
+        await self._off(core.check, rate_key)
         job = core.build(key, endpoint, payload, delay=delay, dedup_id=dedup_id,
                          headers=headers, method=method, content_type=content_type,
                          retries=retries)
-        duplicate = await asyncio.to_thread(core.duplicate_of, job)
+        duplicate = await self._off(core.duplicate_of, job)
         if duplicate is not None:
             return duplicate
         backend = Backend.QSTASH if self._qstash else Backend.MEMORY
-        await asyncio.to_thread(core.create_status, job, backend, wall_ms())
+        await self._off(core.create_status, job, backend, wall_ms())
         if self._qstash is not None:
             result = await self._through_qstash(self._qstash, job)
             if result is not None:
@@ -207,18 +212,18 @@ class AsyncRequestQueue:
         core = self._core
         reason = core.fallback.skip_reason()
         if reason is not None:
-            await asyncio.to_thread(core.diverted, job, reason, None)
+            await self._off(core.diverted, job, reason, None)
             return None
         try:
             message_id = await qstash.publish(job)
         except Exception as exc:
             reason = core.fallback.reason_for(exc)
             if reason is None:
-                await asyncio.to_thread(core.refused, job, exc)
+                await self._off(core.refused, job, exc)
                 raise
-            await asyncio.to_thread(core.diverted, job, reason, exc)
+            await self._off(core.diverted, job, reason, exc)
             return None
-        return await asyncio.to_thread(core.accepted, job, message_id)
+        return await self._off(core.accepted, job, message_id)
 
     async def _to_memory(self, job: Job) -> EnqueueResult:
         core = self._core
@@ -229,7 +234,7 @@ class AsyncRequestQueue:
         try:
             core.memory.submit(job)
         except Exception as exc:
-            await asyncio.to_thread(core.refused, job, exc)
+            await self._off(core.refused, job, exc)
             raise
         return core.taken_by_memory(job)
 
@@ -241,7 +246,7 @@ class AsyncRequestQueue:
 
     async def get_job_status(self, job_id: str) -> JobStatus | None:
         """The job's state, backend, attempts and history; None for an unknown job."""
-        return await asyncio.to_thread(self._core.store.get, job_id)
+        return await self._off(self._core.store.get, job_id)
 
     def stats(self) -> dict[str, Any]:
         """Counters: `fallback_episodes`, `fallback_jobs`, `jobs_qstash`, `memory_*`, ..."""
@@ -260,7 +265,7 @@ class AsyncRequestQueue:
         await core.memory.drain(timeout)
         await core.memory.stop()
         if core.owns_store:
-            await asyncio.to_thread(core.store.close)
+            await self._off(core.store.close)
 
     async def __aenter__(self) -> AsyncRequestQueue:
         return self

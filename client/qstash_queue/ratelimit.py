@@ -93,6 +93,8 @@ class RedisRateLimiter:
 class MemoryRateLimiter:
     """The same sliding window, in this process only."""
 
+    blocking = False
+
     def __init__(self, *, limit: int, window_s: float, clock: Callable[[], int] = wall_ms) -> None:
         self.limit, self.window_ms = limit, int(window_s * 1000)
         self._clock = clock

@@ -28,6 +28,7 @@ from qstash import Receiver
 from qstash.errors import SignatureError
 
 from .idempotency import IdempotencyStore, StoredReply, idempotency_store_from
+from .offload import is_blocking, offload
 from .status import StatusStore, status_store_from, transition
 from .types import (
     BACKEND_HEADER,
@@ -133,6 +134,7 @@ class JobReceiver:
         self.status_store = status_store_from(status_store) if status_store is not None else None
         self.idempotency = idempotency_store_from(idempotency)
         self.idempotency_key = idempotency_key
+        self._blocking = is_blocking(self.status_store, self.idempotency)
 
     # -- the plain-function forms ----------------------------------------------------------
 
@@ -153,7 +155,7 @@ class JobReceiver:
         self, *, url: str, headers: Mapping[str, str], body: bytes, handler: Handler,
     ) -> Reply:
         """`handle` for asyncio: coroutine handlers are awaited, others run in a thread."""
-        started = await asyncio.to_thread(self._begin, url, headers, body)
+        started = await offload(self._blocking, self._begin, url, headers, body)
         if isinstance(started, Reply):
             return started
         try:
@@ -162,8 +164,8 @@ class JobReceiver:
             else:
                 result = await asyncio.to_thread(handler, started.delivery)
         except Exception as exc:
-            return await asyncio.to_thread(self._failed, started, exc)
-        return await asyncio.to_thread(self._complete, started, Reply.of(result))
+            return await offload(self._blocking, self._failed, started, exc)
+        return await offload(self._blocking, self._complete, started, Reply.of(result))
 
     # -- Starlette / ASGI --------------------------------------------------------------------
 

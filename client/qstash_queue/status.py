@@ -105,6 +105,8 @@ def annotate(
 class MemoryStatusStore:
     """Job states in this process (lost when it exits); entries expire after `ttl_s`."""
 
+    blocking = False
+
     def __init__(self, ttl_s: float = DEFAULT_TTL_S, clock: Callable[[], int] = wall_ms) -> None:
         self.ttl_s = ttl_s
         self._clock = clock

@@ -92,7 +92,7 @@ def test_connection_errors_are_retried_then_fail(keys: SigningKeys) -> None:
         assert queue.drain(5)
         status = queue.get_job_status(job.job_id)
     assert status is not None and status.state is JobState.FAILED and status.attempts == 2
-    assert status.error is not None and "ConnectError" in status.error
+    assert status.error is not None and "ClientConnectorError" in status.error
 
 
 def test_bounded_queue_refuses_when_full(endpoint: Endpoint, keys: SigningKeys) -> None:
