@@ -1,0 +1,170 @@
+"""Job status stores: in memory (the default) or in Redis (several processes), with TTLs.
+
+Every store applies the same transition table (`apply_transition`), so a late or repeated
+report never moves a job backwards: `succeeded` is final, `delivered` after `processing` is
+ignored, and a `failed` job may be tried again (`processing`) by a retry.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Protocol
+
+from .types import Backend, HistoryEntry, JobState, JobStatus
+
+MAX_HISTORY = 50
+DEFAULT_TTL_S = 7 * 24 * 3600
+DEDUP_TTL_S = 24 * 3600
+
+_RANK = {
+    JobState.QUEUED: 0, JobState.DELIVERED: 1, JobState.PROCESSING: 2,
+    JobState.FAILED: 3, JobState.SUCCEEDED: 4,
+}
+_REPEATABLE = frozenset({JobState.PROCESSING, JobState.FAILED})
+
+
+def wall_ms() -> int:
+    """Milliseconds since the epoch (the default clock of stores and limiters)."""
+    return int(time.time() * 1000)
+
+
+def allowed(current: JobState, new: JobState) -> bool:
+    """The transition table: may a job in `current` move to `new`?"""
+    if current is JobState.SUCCEEDED or new is JobState.QUEUED:
+        return False
+    if current is JobState.FAILED:
+        return True
+    if new is current:
+        return new in _REPEATABLE
+    return _RANK[new] > _RANK[current]
+
+
+def apply_transition(
+    status: JobStatus, state: JobState, now_ms: int, *, attempts: int | None = None,
+    error: str | None = None, detail: str = "",
+) -> JobStatus | None:
+    """The status after a report, or None when the table refuses the move."""
+    if not allowed(status.state, state):
+        return None
+    entry = HistoryEntry(state, now_ms, detail or (error or ""))
+    return replace(
+        status, state=state, updated_ms=now_ms,
+        attempts=max(status.attempts, attempts or 0),
+        error=error if state is JobState.FAILED else status.error,
+        history=(*status.history, entry)[-MAX_HISTORY:],
+    )
+
+
+Change = Callable[[JobStatus, int], JobStatus | None]
+
+
+class StatusStore(Protocol):
+    """Where job states live; every method is atomic and thread-safe.
+
+    `update` applies `change(status, now_ms)` atomically; a None from `change` keeps the
+    status as it was. It returns the status after the call (None for an unknown job).
+    """
+
+    def create(self, status: JobStatus) -> None: ...
+
+    def get(self, job_id: str) -> JobStatus | None: ...
+
+    def update(self, job_id: str, change: Change) -> JobStatus | None: ...
+
+    def claim_dedup(self, dedup_id: str, job_id: str) -> str | None: ...
+
+    def close(self) -> None: ...
+
+
+def transition(
+    store: StatusStore, job_id: str, state: JobState, *, attempts: int | None = None,
+    error: str | None = None, detail: str = "",
+) -> JobStatus | None:
+    """Report a state change of a job (refused moves leave it as it was)."""
+    return store.update(job_id, lambda status, now_ms: apply_transition(
+        status, state, now_ms, attempts=attempts, error=error, detail=detail))
+
+
+def annotate(
+    store: StatusStore, job_id: str, *, backend: Backend | None = None,
+    message_id: str | None = None, detail: str = "",
+) -> JobStatus | None:
+    """Record which backend holds a job, its QStash message id, or a note in its history."""
+    def change(status: JobStatus, now_ms: int) -> JobStatus:
+        history = status.history
+        if detail:
+            history = (*history, HistoryEntry(status.state, now_ms, detail))[-MAX_HISTORY:]
+        return replace(status, backend=backend or status.backend,
+                       message_id=message_id or status.message_id, history=history)
+    return store.update(job_id, change)
+
+
+class MemoryStatusStore:
+    """Job states in this process (lost when it exits); entries expire after `ttl_s`."""
+
+    blocking = False
+
+    def __init__(self, ttl_s: float = DEFAULT_TTL_S, clock: Callable[[], int] = wall_ms) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._jobs: dict[str, tuple[int, JobStatus]] = {}
+        self._dedup: dict[str, tuple[int, str]] = {}
+
+    def create(self, status: JobStatus) -> None:
+        with self._lock:
+            self._jobs[status.job_id] = (self._expiry(self.ttl_s), status)
+
+    def get(self, job_id: str) -> JobStatus | None:
+        with self._lock:
+            return self._live(self._jobs, job_id)  # type: ignore[no-any-return]
+
+    def update(self, job_id: str, change: Change) -> JobStatus | None:
+        with self._lock:
+            current: JobStatus | None = self._live(self._jobs, job_id)
+            if current is None:
+                return None
+            new = change(current, self._clock())
+            if new is None:
+                return current
+            self._jobs[job_id] = (self._expiry(self.ttl_s), new)
+            return new
+
+    def claim_dedup(self, dedup_id: str, job_id: str) -> str | None:
+        with self._lock:
+            existing: str | None = self._live(self._dedup, dedup_id)
+            if existing is not None:
+                return existing
+            self._dedup[dedup_id] = (self._expiry(DEDUP_TTL_S), job_id)
+            return None
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def _expiry(self, ttl_s: float) -> int:
+        return self._clock() + int(ttl_s * 1000)
+
+    def _live(self, table: dict[str, tuple[int, Any]], key: str) -> Any:
+        entry = table.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del table[key]
+            return None
+        return entry[1]
+
+
+def status_store_from(spec: StatusStore | str | None) -> StatusStore:
+    """A store from a URL (`redis://...`, `rediss://...`, `memory://`), a store, or None."""
+    if spec is None or spec == "memory://":
+        return MemoryStatusStore()
+    if isinstance(spec, str):
+        if spec.startswith(("redis://", "rediss://", "unix://")):
+            from .redis_stores import RedisStatusStore
+
+            return RedisStatusStore(spec)
+        raise ValueError(f"unsupported status store URL: {spec!r}")
+    return spec
