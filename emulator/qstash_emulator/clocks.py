@@ -68,3 +68,16 @@ class VirtualClock:
     def set_ms(self, timestamp_ms: int) -> None:
         """Move to `timestamp_ms` (never backwards)."""
         self._now_ms = max(self._now_ms, timestamp_ms)
+
+
+def wall_now() -> float:
+    """Monotonic wall seconds, for load generators and scenario pacing (not emulated time)."""
+    return time.monotonic()
+
+
+async def sleep_wall(seconds: float) -> None:
+    """Wait on the wall clock (scenario pacing and simulated destination latency only)."""
+    import asyncio
+
+    if seconds > 0:
+        await asyncio.sleep(seconds)
