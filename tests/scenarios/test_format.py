@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def test_constant_is_evenly_spaced() -> None:
 def test_ramp_accelerates_from_rate_to_to_rate() -> None:
     times = phase_times(Phase("ramp", 10, 10, "app", to_rate=30))
     assert len(times) == 200
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps[0] > gaps[-1] > 0
     assert sum(1 for t in times if t < 5) < sum(1 for t in times if t >= 5)
 

@@ -23,7 +23,7 @@ REQUIRED = {"burst", "quota_exhaustion_fallback", "idempotency_duplicates", "ret
 
 
 def test_the_required_scenarios_are_shipped() -> None:
-    assert REQUIRED <= {path.stem for path in SHIPPED}
+    assert {path.stem for path in SHIPPED} >= REQUIRED
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
