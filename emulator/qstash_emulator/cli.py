@@ -71,6 +71,11 @@ def startup_lines(settings: Settings) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["scenario"]:  # `qstash-emulator scenario run FILE`
+        from .scenarios.cli import main as scenario_main
+
+        sys.exit(scenario_main(args[1:]))
     try:
         settings = settings_from_args(argv)
     except ValueError as exc:

@@ -71,6 +71,11 @@ class VirtualClock:
         self._now_ms = max(self._now_ms, timestamp_ms)
 
 
+def wall_now() -> float:
+    """Monotonic wall seconds, for load generators and scenario pacing (not emulated time)."""
+    return time.monotonic()
+
+
 async def wall_wait(seconds: float) -> None:
     """Wait `seconds` of wall time (the one place that sleeps; injected where waits happen)."""
     if seconds > 0:

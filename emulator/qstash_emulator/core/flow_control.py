@@ -81,7 +81,8 @@ class FlowControls:
             changes["pinned_rate"] = True
         if not changes:
             raise BadRequest("invalid pin: give parallelism, rate and/or period")
-        self._change(tenant, key, window_start_ms=self.ctx.now_ms(), window_count=0, **changes)
+        self._change(tenant, key, window_start_ms=self.ctx.now_ms(), window_count=0,
+                     recent_starts_ms=(), **changes)
 
     def unpin(self, tenant: str, key: str, params: Mapping[str, str]) -> None:
         both = "parallelism" not in params and "rate" not in params
@@ -92,10 +93,12 @@ class FlowControls:
         self._change(tenant, key, **changes)
 
     def reset_rate(self, tenant: str, key: str) -> None:
-        self._change(tenant, key, window_start_ms=self.ctx.now_ms(), window_count=0)
+        self._change(tenant, key, window_start_ms=self.ctx.now_ms(), window_count=0,
+                     recent_starts_ms=())
 
     def reset(self, tenant: str, key: str) -> None:
         self._change(tenant, key, window_start_ms=self.ctx.now_ms(), window_count=0,
+                     recent_starts_ms=(),
                      holders=frozenset())
 
     def _change(self, tenant: str, key: str, **changes: object) -> None:

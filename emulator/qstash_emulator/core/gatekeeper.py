@@ -79,7 +79,7 @@ class Gatekeeper:
             message = self.ctx.store.get_message(tenant, message_id)
             if message is None or message.state not in PENDING:
                 continue
-            gate = g.take(gate, message_id)
+            gate = g.take(gate, message_id, now_ms)
             if message_id == current:
                 got_current = True
             else:

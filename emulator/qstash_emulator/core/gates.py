@@ -37,6 +37,7 @@ class Gate:
     children: frozenset[tuple[str, str]] = frozenset()  # (source id, callback id) pending
     window_start_ms: int = 0
     window_count: int = 0
+    recent_starts_ms: tuple[int, ...] = ()  # starts within the last period (sliding window)
     wake_at_ms: int | None = None  # when a rate-blocked wait list may move again
     pinned_parallelism: bool = False
     pinned_rate: bool = False
@@ -56,10 +57,17 @@ def window_end_ms(gate: Gate) -> int:
 
 
 def roll(gate: Gate, now_ms: int) -> Gate:
-    """Start a new rate window at `now_ms` if the current one is over (or still unused)."""
-    if gate.rate is None or (gate.window_count and now_ms < window_end_ms(gate)):
+    """Forget starts older than one period; start a new reporting window if this one is over.
+
+    The limit itself is a sliding window: at most `rate` starts in any `period`.
+    """
+    if gate.rate is None:
         return gate
-    return replace(gate, window_start_ms=now_ms, window_count=0)
+    horizon = now_ms - gate.period_s * 1000
+    recent = tuple(t for t in gate.recent_starts_ms if t > horizon)
+    if gate.window_count and now_ms < window_end_ms(gate):
+        return gate if recent == gate.recent_starts_ms else replace(gate, recent_starts_ms=recent)
+    return replace(gate, window_start_ms=now_ms, window_count=0, recent_starts_ms=recent)
 
 
 def rate_count(gate: Gate, now_ms: int) -> int:
@@ -72,12 +80,14 @@ def has_room(gate: Gate) -> bool:
         return False
     if gate.parallelism is not None and len(gate.holders) >= gate.parallelism:
         return False
-    return gate.rate is None or gate.window_count < gate.rate
+    return gate.rate is None or len(gate.recent_starts_ms) < gate.rate
 
 
-def take(gate: Gate, message_id: str) -> Gate:
-    """Give `message_id` a slot and count it against the rate window."""
-    return replace(gate, holders=gate.holders | {message_id}, window_count=gate.window_count + 1)
+def take(gate: Gate, message_id: str, now_ms: int) -> Gate:
+    """Give `message_id` a slot and count its start against the rate."""
+    recent = (*gate.recent_starts_ms, now_ms)[-gate.rate:] if gate.rate else ()
+    return replace(gate, holders=gate.holders | {message_id},
+                   window_count=gate.window_count + 1, recent_starts_ms=recent)
 
 
 def release(gate: Gate, message_id: str) -> Gate:
@@ -88,11 +98,11 @@ def release(gate: Gate, message_id: str) -> Gate:
 
 def wake_time(gate: Gate) -> int | None:
     """When waiting messages may move without anything finishing: the next rate window."""
-    if gate.paused or gate.rate is None or gate.window_count < gate.rate:
+    if gate.paused or gate.rate is None or len(gate.recent_starts_ms) < gate.rate:
         return None
     if gate.parallelism is not None and len(gate.holders) >= gate.parallelism:
         return None
-    return window_end_ms(gate)
+    return gate.recent_starts_ms[0] + gate.period_s * 1000
 
 
 def adopt(gate: Gate, source_id: str, child_id: str) -> Gate:

@@ -56,7 +56,7 @@ def flow_gate(**changes: object) -> Gate:
 def test_rate_window_rolls_only_when_over() -> None:
     gate = g.roll(flow_gate(rate=2, period_s=60), 1_000)
     assert (gate.window_start_ms, gate.window_count) == (1_000, 0)
-    gate = g.take(g.take(gate, "a"), "b")
+    gate = g.take(g.take(gate, "a", 1_000), "b", 1_000)
     assert not g.has_room(gate)
     assert g.wake_time(gate) == 61_000
     assert g.roll(gate, 60_999) is gate
@@ -64,8 +64,20 @@ def test_rate_window_rolls_only_when_over() -> None:
     assert g.rate_count(gate, 61_000) == 0
 
 
+def test_rate_is_a_sliding_window() -> None:
+    gate = g.roll(flow_gate(rate=2, period_s=60), 0)
+    gate = g.take(gate, "a", 0)
+    gate = g.take(g.roll(gate, 50_000), "b", 50_000)
+    assert not g.has_room(g.roll(gate, 60_000 - 1))
+    assert g.wake_time(gate) == 60_000  # the oldest start leaves the window
+    rolled = g.roll(gate, 60_000)
+    assert g.has_room(rolled)
+    rolled = g.take(rolled, "c", 60_000)
+    assert not g.has_room(g.roll(rolled, 109_999)) and g.wake_time(rolled) == 110_000
+
+
 def test_parallelism_and_pause_block_without_a_wake_time() -> None:
-    gate = g.take(flow_gate(parallelism=1, rate=5), "a")
+    gate = g.take(flow_gate(parallelism=1, rate=5), "a", 0)
     assert not g.has_room(gate) and g.wake_time(gate) is None
     assert g.has_room(g.release(gate, "a"))
     paused = Gate(**{**_fields(g.release(gate, "a")), "paused": True})
@@ -86,7 +98,7 @@ def test_pinned_values_survive_new_message_values() -> None:
 
 
 def test_children_keep_a_queue_slot() -> None:
-    gate = g.take(g.new_queue("q", 0), "m")
+    gate = g.take(g.new_queue("q", 0), "m", 0)
     gate = g.adopt(gate, "m", "cb")
     assert g.has_children(gate, "m") and not g.has_children(gate, "x")
     assert not g.has_children(g.drop_child(gate, "m", "cb"), "m")
