@@ -291,7 +291,8 @@ class Bench:
 
     async def failing_destination(self, base: str) -> str:
         """An injected fault when the emulator has them, else the sink's real 500 path."""
-        fault = {"match": f"{self.sink}/injected*", "statuses": [500]}
+        # every attempt fails (an injected 500), so each message walks the whole retry ladder
+        fault = {"match": f"{self.sink}/injected*", "probability": 1.0, "seed": 1}
         async with self.http.post(f"{base}/__emulator__/faults", json=fault,
                                   headers=AUTH) as response:
             if response.status < 300:

@@ -43,7 +43,7 @@ class Emulator:
         tenants = TenantDirectory(self.settings.tokens, any_token=self.settings.any_token)
         limits = Limits(max_body_bytes=self.settings.max_body_bytes)
         ctx = Context(self.store, self.clock, ids or RandomIds(self.settings.seed), tenants, limits,
-                      quotas=_quotas_for(self.settings, self.clock))
+                      quotas=_quotas_for(self.settings, self.clock, self.store))
         self.service = Service(ctx)
         self.quotas, self.faults, self.outages = ctx.quotas, ctx.faults, Outages()
         self.dispatcher = FaultInjector(inner, ctx.faults, self.clock)
@@ -113,10 +113,11 @@ def _clock_for(settings: Settings) -> Clock:
     return VirtualClock() if settings.clock == "virtual" else SystemClock(settings.speed)
 
 
-def _quotas_for(settings: Settings, clock: Clock) -> Quotas:
+def _quotas_for(settings: Settings, clock: Clock, store: Store) -> Quotas:
     overrides = {"daily": settings.daily_quota, "monthly": settings.monthly_quota,
                  "burst": settings.burst_rate}
-    return Quotas(clock, settings.plan, {k: v for k, v in overrides.items() if v is not None})
+    chosen = {k: v for k, v in overrides.items() if v is not None}
+    return Quotas(clock, settings.plan, chosen, book=store)
 
 
 def _store_for(settings: Settings) -> Store:

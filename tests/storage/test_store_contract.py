@@ -297,3 +297,23 @@ def test_gates_wait_lists_and_wakes(store: Store) -> None:
     assert store.get_gate(A, "queue", "q") is None and store.waiting(A, "queue", "q") == []
     store.reset(B)
     assert store.next_gate_wake_ms() is None
+
+
+# quota settings and usage counters
+def test_quota_settings_and_usage_windows(store: Store) -> None:
+    from qstash_emulator.core.model import QuotaSettings, Usage
+
+    assert store.quota_settings(A) is None and store.usage(A, "daily", 7) == Usage()
+    store.put_quota_settings(A, QuotaSettings("free", {"daily": 3, "burst": None}))
+    assert store.quota_settings(A) == QuotaSettings("free", {"daily": 3, "burst": None})
+    assert store.add_usage(A, "daily", 7, 2) == 2 and store.add_usage(A, "daily", 7, 1) == 3
+    assert store.usage(A, "daily", 8) == Usage()  # another day is another window
+    store.mark_exhausted(B, "monthly", 1, used=10)
+    assert store.usage(B, "monthly", 1) == Usage(10, True)
+    assert store.quota_tenants() == sorted([A, B])
+    store.clear_usage(A)
+    assert store.usage(A, "daily", 7) == Usage() and store.quota_settings(A) is not None
+    assert store.quota_tenants() == sorted([A, B])  # known until forgotten
+    store.forget_quota(None)
+    assert store.quota_settings(A) is None and store.usage(B, "monthly", 1) == Usage()
+    assert store.quota_tenants() == []

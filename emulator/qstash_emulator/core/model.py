@@ -225,3 +225,17 @@ class Schedule:
     last_at_ms: int | None = None
     last_message_ids: tuple[str, ...] = ()
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaSettings:
+    """A tenant's own quota settings: its plan (None: the emulator's) and limit overrides."""
+
+    plan: str | None = None
+    overrides: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    used: int = 0
+    exhausted: bool = False

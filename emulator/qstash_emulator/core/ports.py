@@ -13,10 +13,12 @@ from .model import (
     DlqEntry,
     LogEvent,
     Message,
+    QuotaSettings,
     Response,
     Schedule,
     SigningKeys,
     UrlGroup,
+    Usage,
 )
 
 
@@ -59,7 +61,29 @@ class Dispatcher(Protocol):
     async def aclose(self) -> None: ...
 
 
-class Store(Protocol):
+class QuotaBook(Protocol):
+    """Per-tenant quota settings and usage counters (`key` numbers the window: day, month...)."""
+
+    def quota_settings(self, tenant: str) -> QuotaSettings | None: ...
+
+    def put_quota_settings(self, tenant: str, settings: QuotaSettings) -> None: ...
+
+    def quota_tenants(self) -> list[str]: ...
+
+    def usage(self, tenant: str, window: str, key: int) -> Usage: ...
+
+    def add_usage(self, tenant: str, window: str, key: int, count: int) -> int:
+        """Count `count` more in that window (atomically); return the new total."""
+        ...
+
+    def mark_exhausted(self, tenant: str, window: str, key: int, used: int) -> None: ...
+
+    def clear_usage(self, tenant: str | None) -> None: ...
+
+    def forget_quota(self, tenant: str | None) -> None: ...
+
+
+class Store(QuotaBook, Protocol):
     """Everything the emulator keeps, per tenant. Every method is atomic."""
 
     name: str

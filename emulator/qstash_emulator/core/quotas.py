@@ -7,14 +7,15 @@ on the 1st at midnight UTC, the burst window every second. `check` decides, `cha
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 
 from . import protocol as p
 from .errors import BadRequest, BurstLimited, QuotaExceeded
-from .ports import Clock
+from .model import QuotaSettings, Usage
+from .ports import Clock, QuotaBook
 
 DAY_MS = 86_400_000
 MB = 1024 * 1024
@@ -118,23 +119,55 @@ class Verdict:
         return {name: str(value) for name, value in zip(names, values, strict=True)}
 
 
-@dataclass(slots=True)
-class _Usage:
-    key: int = -1
-    used: int = 0
-    exhausted: bool = False
+class LocalQuotaBook:
+    """Quota settings and usage counters in this process (the memory store's part)."""
 
-    def roll(self, key: int) -> _Usage:
-        if key != self.key:
-            self.key, self.used, self.exhausted = key, 0, False
-        return self
+    def _init_quota_book(self) -> None:
+        self._quota_settings: dict[str, QuotaSettings] = {}
+        self._usage: dict[tuple[str, str], tuple[int, Usage]] = {}
+        self._quota_tenants: set[str] = set()
 
+    def quota_settings(self, tenant: str) -> QuotaSettings | None:
+        return self._quota_settings.get(tenant)
 
-@dataclass(slots=True)
-class _TenantState:
-    plan: str | None = None
-    overrides: dict[str, int | None] = field(default_factory=dict)
-    usage: dict[Window, _Usage] = field(default_factory=dict)
+    def put_quota_settings(self, tenant: str, settings: QuotaSettings) -> None:
+        self._quota_settings[tenant] = settings
+        self._quota_tenants.add(tenant)
+
+    def quota_tenants(self) -> list[str]:
+        """Tenants with settings or usage since they were last forgotten."""
+        return sorted(self._quota_tenants)
+
+    def usage(self, tenant: str, window: str, key: int) -> Usage:
+        found = self._usage.get((tenant, window))
+        return found[1] if found is not None and found[0] == key else Usage()
+
+    def add_usage(self, tenant: str, window: str, key: int, count: int) -> int:
+        current = self.usage(tenant, window, key)
+        self._usage[(tenant, window)] = (key, Usage(current.used + count, current.exhausted))
+        self._quota_tenants.add(tenant)
+        return current.used + count
+
+    def mark_exhausted(self, tenant: str, window: str, key: int, used: int) -> None:
+        current = self.usage(tenant, window, key)
+        self._usage[(tenant, window)] = (key, Usage(max(used, current.used), True))
+        self._quota_tenants.add(tenant)
+
+    def clear_usage(self, tenant: str | None) -> None:
+        if tenant is None:
+            self._usage.clear()
+        else:
+            for item in [k for k in self._usage if k[0] == tenant]:
+                del self._usage[item]
+
+    def forget_quota(self, tenant: str | None) -> None:
+        self.clear_usage(tenant)
+        if tenant is None:
+            self._quota_settings.clear()
+            self._quota_tenants.clear()
+        else:
+            self._quota_settings.pop(tenant, None)
+            self._quota_tenants.discard(tenant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,21 +192,26 @@ class Quotas:
         clock: Clock | None = None,
         plan: str = DEFAULT_PLAN,
         overrides: Mapping[str, int | None] | None = None,
+        book: QuotaBook | None = None,
     ) -> None:
         self.clock = clock
         self.plan_name = plan_named(plan).name
         self.overrides: dict[str, int | None] = dict(overrides or {})
-        self._tenants: dict[str, _TenantState] = {}
+        if book is None:
+            local = LocalQuotaBook()
+            local._init_quota_book()
+            book = local
+        self.book: QuotaBook = book
 
     # --- limits ---------------------------------------------------------------------------
 
     def plan(self, tenant: str) -> Plan:
-        state = self._tenants.get(tenant)
+        state = self.book.quota_settings(tenant)
         return PLANS[(state.plan if state and state.plan else None) or self.plan_name]
 
     def limit(self, tenant: str, name: str) -> int | None:
         """A limit of `tenant`: its own setting, else the emulator-wide one, else the plan's."""
-        state = self._tenants.get(tenant)
+        state = self.book.quota_settings(tenant)
         if state is not None and name in state.overrides:
             return state.overrides[name]
         if name in self.overrides and (state is None or state.plan is None):
@@ -188,10 +226,9 @@ class Quotas:
                 self.plan_name = plan
             self.overrides.update(limits)
             return
-        state = self._state(tenant)
-        if plan is not None:
-            state.plan = plan
-        state.overrides.update(limits)
+        state = self.book.quota_settings(tenant) or QuotaSettings()
+        self.book.put_quota_settings(tenant, QuotaSettings(
+            plan if plan is not None else state.plan, {**state.overrides, **limits}))
 
     # --- checking and counting ------------------------------------------------------------
 
@@ -226,7 +263,7 @@ class Quotas:
         """Count `count` new messages (fan-out: one per endpoint; one per schedule trigger)."""
         now = self._now(now_ms)
         for window in (Window.DAILY, Window.MONTHLY):
-            self._usage(tenant, window, now).used += count
+            self.book.add_usage(tenant, window.value, window_key(window, now), count)
 
     def headers(self, tenant: str) -> dict[str, str]:
         """`RateLimit-*` headers for a successful publish (empty when no limit is set)."""
@@ -238,36 +275,30 @@ class Quotas:
         limit = self.limit(tenant, "burst")
         if limit is None:
             return
-        usage = self._usage(tenant, Window.BURST, now)
-        if usage.used >= limit:
+        used = self.book.add_usage(tenant, Window.BURST.value,
+                                   window_key(Window.BURST, now), 1)
+        if used > limit:
             verdict = Verdict(False, Window.BURST, limit, 0, window_reset_s(Window.BURST, now))
             raise BurstLimited(p.BURST_LIMIT_EXCEEDED.format(limit=limit), verdict.headers())
-        usage.used += 1
 
     def exhaust(self, tenant: str, window: Window) -> None:
         """Use up `window` now: the next message is refused until the window resets."""
         now = self._now(None)
-        usage = self._usage(tenant, window, now)
-        usage.exhausted = True
         limit = self.limit(tenant, window.value)
-        if limit is not None:
-            usage.used = max(usage.used, limit)
+        used = self._usage(tenant, window, now).used
+        self.book.mark_exhausted(tenant, window.value, window_key(window, now),
+                                 used if limit is None else max(used, limit))
 
     def reset(self, tenant: str | None) -> None:
         """Forget usage (every tenant with None); limits set for the tenant stay."""
-        states = self._tenants.values() if tenant is None else [self._state(tenant)]
-        for state in states:
-            state.usage.clear()
+        self.book.clear_usage(tenant)
 
     def forget(self, tenant: str | None) -> None:
         """Forget usage and every setting of a tenant (all tenants with None)."""
-        if tenant is None:
-            self._tenants.clear()
-        else:
-            self._tenants.pop(tenant, None)
+        self.book.forget_quota(tenant)
 
     def tenants(self) -> list[str]:
-        return list(self._tenants)
+        return self.book.quota_tenants()
 
     def status(self, tenant: str, window: Window, now_ms: int | None = None) -> WindowStatus:
         now = self._now(now_ms)
@@ -287,12 +318,8 @@ class Quotas:
             return now_ms
         return self.clock.now_ms() if self.clock is not None else 0
 
-    def _state(self, tenant: str) -> _TenantState:
-        return self._tenants.setdefault(tenant, _TenantState())
-
-    def _usage(self, tenant: str, window: Window, now_ms: int) -> _Usage:
-        usage = self._state(tenant).usage.setdefault(window, _Usage())
-        return usage.roll(window_key(window, now_ms))
+    def _usage(self, tenant: str, window: Window, now_ms: int) -> Usage:
+        return self.book.usage(tenant, window.value, window_key(window, now_ms))
 
 
 def _verdict(status: WindowStatus) -> Verdict:

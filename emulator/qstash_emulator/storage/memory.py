@@ -18,6 +18,7 @@ from ..core.model import (
     State,
     UrlGroup,
 )
+from ..core.quotas import LocalQuotaBook
 from .memory_gates import MemoryGates
 
 PENDING = (State.CREATED, State.RETRY)
@@ -43,7 +44,7 @@ class TenantData:
     url_groups: dict[str, UrlGroup] = field(default_factory=dict)
 
 
-class MemoryStore(MemoryGates):
+class MemoryStore(MemoryGates, LocalQuotaBook):
     """Everything in this process; bounded histories so long runs keep a flat footprint.
 
     >>> store = MemoryStore(max_finished=1000, max_logs=10000)
@@ -63,6 +64,7 @@ class MemoryStore(MemoryGates):
         self._max_deliveries = max_deliveries
         self._meta: dict[str, str] = {}
         self._init_gates()
+        self._init_quota_book()
 
     def _tenant(self, tenant: str) -> TenantData:
         data = self._tenants.get(tenant)

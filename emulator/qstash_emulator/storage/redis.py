@@ -29,16 +29,20 @@ from ..core.model import (
     DlqEntry,
     LogEvent,
     Message,
+    QuotaSettings,
     Schedule,
     SigningKeys,
     State,
     UrlGroup,
+    Usage,
 )
 from . import redis_lua as lua
 from .codec import decode, encode
 from .leases import Lease
 
 T = TypeVar("T")
+# wall-clock lifetimes of usage counters (a window's key changes when it is over)
+USAGE_TTL_S = {"burst": 120, "daily": 3 * 86_400, "monthly": 63 * 86_400}
 PENDING = (State.CREATED, State.RETRY)
 DEFAULT_PREFIX = "qstash-emulator"
 SEQ_BLOCK = 100
@@ -316,6 +320,55 @@ class RedisStore:
         finally:
             self._gate_lock_depth = 0
             lock.release()
+
+    # quotas: settings per tenant and usage counters per window
+    def quota_settings(self, tenant: str) -> QuotaSettings | None:
+        raw = self.client.get(self._tkey(tenant, "quota-settings"))
+        return None if raw is None else decode(QuotaSettings, raw)
+
+    def put_quota_settings(self, tenant: str, settings: QuotaSettings) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(self._tkey(tenant, "quota-settings"), encode(settings))
+        pipe.sadd(self._key("quota-tenants"), tenant)
+        pipe.execute()
+
+    def quota_tenants(self) -> list[str]:
+        return sorted(text(raw) for raw in self.client.smembers(self._key("quota-tenants")))
+
+    def _usage_key(self, tenant: str, window: str, key: int) -> str:
+        return self._tkey(tenant, f"usage:{window}:{key}")
+
+    def usage(self, tenant: str, window: str, key: int) -> Usage:
+        raw: Any = self.client.hmget(self._usage_key(tenant, window, key), "used", "exhausted")
+        return Usage(int(raw[0] or 0), raw[1] is not None)
+
+    def add_usage(self, tenant: str, window: str, key: int, count: int) -> int:
+        name = self._usage_key(tenant, window, key)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hincrby(name, "used", count)
+        pipe.expire(name, USAGE_TTL_S.get(window, USAGE_TTL_S["daily"]))
+        pipe.sadd(self._key("quota-tenants"), tenant)
+        used: Any = pipe.execute()[0]
+        return int(used)
+
+    def mark_exhausted(self, tenant: str, window: str, key: int, used: int) -> None:
+        name = self._usage_key(tenant, window, key)
+        current = self.usage(tenant, window, key).used
+        self.client.hset(name, mapping={"used": max(used, current), "exhausted": 1})
+        self.client.sadd(self._key("quota-tenants"), tenant)
+
+    def clear_usage(self, tenant: str | None) -> None:
+        segment = "*" if tenant is None else glob_escape(tenant_segment(tenant))
+        self._delete_matching(f"{glob_escape(self.prefix)}:t:{segment}:usage:*")
+
+    def forget_quota(self, tenant: str | None) -> None:
+        self.clear_usage(tenant)
+        if tenant is None:
+            self._delete_matching(f"{glob_escape(self.prefix)}:t:*:quota-settings")
+            self.client.delete(self._key("quota-tenants"))
+        else:
+            self.client.delete(self._tkey(tenant, "quota-settings"))
+            self.client.srem(self._key("quota-tenants"), tenant)
 
     # emulator-wide values
     def get_meta(self, name: str) -> str | None:
