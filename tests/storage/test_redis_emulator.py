@@ -101,3 +101,40 @@ def test_crash_script_every_acknowledged_message_is_delivered(redis_server_url: 
     assert report["missing"] == 0
     assert 0 < report["killed_after_acks"] < report["acknowledged"] <= 500
     assert report["delivered_ids"] >= report["acknowledged"]
+
+
+def test_queue_parallelism_one_holds_across_two_instances(
+    on_redis: dict[str, object], token: str, endpoint: Endpoint
+) -> None:
+    from pytest_qstash.measure import max_in_flight
+
+    endpoint.delay(0.02)  # each delivery takes a little while, so overlaps would show
+    with EmulatorServer(**on_redis) as one, EmulatorServer(**on_redis) as two:
+        clients = [QStash(token, base_url=s.url, retry=False) for s in (one, two)]
+        clients[0].queue.upsert("serial", parallelism=1)
+        for i in range(20):
+            clients[i % 2].message.enqueue(queue="serial", url=endpoint.url_for("/q"),
+                                           body=str(i))
+        endpoint.wait_for(20, timeout=WAIT_S)
+        with EmulatorControl(one.url, token) as control:
+            deliveries = control.deliveries()
+    starts = sorted(r.received_at for r in endpoint.requests)
+    assert len(starts) == 20 and len(deliveries) == 20
+    assert [r.text for r in endpoint.requests] == [str(i) for i in range(20)]  # FIFO
+    assert max_in_flight(deliveries) == 1
+
+
+def test_quota_counters_are_shared_by_instances(
+    on_redis: dict[str, object], token: str, endpoint: Endpoint
+) -> None:
+    from qstash.errors import DailyMessageLimitExceededError
+
+    with EmulatorServer(**on_redis) as one, EmulatorServer(**on_redis) as two:
+        with EmulatorControl(one.url, token) as control:
+            control.set_quota(daily=3)
+        clients = [QStash(token, base_url=s.url, retry=False) for s in (one, two)]
+        for i in range(3):
+            clients[i % 2].message.publish(url=endpoint.url_for("/q"), body=str(i))
+        with pytest.raises(DailyMessageLimitExceededError) as refused:
+            clients[1].message.publish(url=endpoint.url_for("/q"), body="over")
+    assert (refused.value.limit, refused.value.remaining) == ("3", "0")

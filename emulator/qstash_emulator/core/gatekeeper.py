@@ -56,7 +56,8 @@ class Gatekeeper:
         gate = self._gate_for(kind, name, message, now_ms)
         if message.message_id in gate.holders:
             return True
-        self.ctx.store.push_waiting(message.tenant, kind.value, name, message.message_id)
+        if not (kind is GateKind.QUEUE and message.enlisted):
+            self.ctx.store.push_waiting(message.tenant, kind.value, name, message.message_id)
         return self.pump(message.tenant, gate, now_ms, current=message.message_id)
 
     def _gate_for(self, kind: GateKind, name: str, message: Message, now_ms: int) -> Gate:
@@ -113,6 +114,18 @@ class Gatekeeper:
                 store.put_gate(message.tenant, g.new_flow(flow, now_ms))
             elif (configured := g.configure_flow(gate, flow, now_ms)) != gate:
                 self.pump(message.tenant, configured, now_ms)
+
+    def joins_queue_now(self, message: Message, now_ms: int) -> bool:
+        """Does a new message join its queue's wait list at once? (Delayed ones join when due,
+        so FIFO follows acceptance order even across instances.)"""
+        return (message.kind is Kind.MESSAGE and message.queue_name is not None
+                and message.not_before_ms <= now_ms)
+
+    def enlist(self, message: Message) -> None:
+        assert message.queue_name is not None
+        with self.ctx.store.gate_lock():
+            self.ctx.store.push_waiting(message.tenant, GateKind.QUEUE.value, message.queue_name,
+                                        message.message_id)
 
     def adopt(self, source: Message, callback: Message) -> None:
         """A queued message's callback holds the source's queue slot until it finishes."""

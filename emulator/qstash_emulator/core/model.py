@@ -103,6 +103,7 @@ class Message:
     schedule_id: str | None = None
     kind: Kind = Kind.MESSAGE
     source_message_id: str | None = None
+    enlisted: bool = False  # joined its queue's wait list when accepted (FIFO by acceptance)
     # progress
     state: State = State.CREATED
     retried: int = 0

@@ -118,8 +118,13 @@ class Publisher:
         if message.kind is Kind.MESSAGE:
             self.ctx.quotas.charge(message.tenant)
         self.gates.on_accept(message)
+        enlist = self.gates.joins_queue_now(message, self.ctx.now_ms())
+        if message.enlisted != enlist:  # e.g. a DLQ retry copies its source's flag
+            message = replace(message, enlisted=enlist)
         self.ctx.store.put_message(message)
         self.ctx.log(message, State.CREATED)
+        if enlist:
+            self.gates.enlist(message)
         self.ctx.wake()
 
     def retry_dlq(self, tenant: str, entry: DlqEntry, headers: Mapping[str, str]) -> str:
