@@ -317,3 +317,9 @@ def test_quota_settings_and_usage_windows(store: Store) -> None:
     store.forget_quota(None)
     assert store.quota_settings(A) is None and store.usage(B, "monthly", 1) == Usage()
     assert store.quota_tenants() == []
+
+
+def test_charging_several_windows_at_once(store: Store) -> None:
+    store.charge_usage(A, [("daily", 1), ("monthly", 2)], 3)
+    store.charge_usage(A, [("daily", 1), ("monthly", 2)], 1)
+    assert (store.usage(A, "daily", 1).used, store.usage(A, "monthly", 2).used) == (4, 4)

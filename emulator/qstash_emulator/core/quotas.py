@@ -6,7 +6,7 @@ on the 1st at midnight UTC, the burst window every second. `check` decides, `cha
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -148,6 +148,10 @@ class LocalQuotaBook:
         self._quota_tenants.add(tenant)
         return current.used + count
 
+    def charge_usage(self, tenant: str, windows: Sequence[tuple[str, int]], count: int) -> None:
+        for window, key in windows:
+            self.add_usage(tenant, window, key, count)
+
     def mark_exhausted(self, tenant: str, window: str, key: int, used: int) -> None:
         current = self.usage(tenant, window, key)
         self._usage[(tenant, window)] = (key, Usage(max(used, current.used), True))
@@ -262,8 +266,8 @@ class Quotas:
     def charge(self, tenant: str, count: int = 1, now_ms: int | None = None) -> None:
         """Count `count` new messages (fan-out: one per endpoint; one per schedule trigger)."""
         now = self._now(now_ms)
-        for window in (Window.DAILY, Window.MONTHLY):
-            self.book.add_usage(tenant, window.value, window_key(window, now), count)
+        windows = [(w.value, window_key(w, now)) for w in (Window.DAILY, Window.MONTHLY)]
+        self.book.charge_usage(tenant, windows, count)
 
     def headers(self, tenant: str) -> dict[str, str]:
         """`RateLimit-*` headers for a successful publish (empty when no limit is set)."""

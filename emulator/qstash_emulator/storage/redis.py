@@ -351,6 +351,15 @@ class RedisStore:
         used: Any = pipe.execute()[0]
         return int(used)
 
+    def charge_usage(self, tenant: str, windows: Sequence[tuple[str, int]], count: int) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for window, key in windows:
+            name = self._usage_key(tenant, window, key)
+            pipe.hincrby(name, "used", count)
+            pipe.expire(name, USAGE_TTL_S.get(window, USAGE_TTL_S["daily"]))
+        pipe.sadd(self._key("quota-tenants"), tenant)
+        pipe.execute()
+
     def mark_exhausted(self, tenant: str, window: str, key: int, used: int) -> None:
         name = self._usage_key(tenant, window, key)
         current = self.usage(tenant, window, key).used
