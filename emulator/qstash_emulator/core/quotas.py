@@ -56,6 +56,7 @@ PLANS: dict[str, Plan] = {
     )
 }
 DEFAULT_PLAN = "payg"
+SETTINGS_CACHE_S = 1.0
 SETTABLE = ("daily", "monthly", "burst")
 # Publishing is exempt from the burst limit (current rate-limit docs); the rest of /v2/ is not.
 BURST_EXEMPT = ("/v2/publish/", "/v2/enqueue/", "/v2/batch")
@@ -206,16 +207,17 @@ class Quotas:
             local._init_quota_book()
             book = local
         self.book: QuotaBook = book
+        self._cache: dict[str, tuple[float, QuotaSettings | None]] = {}
 
     # --- limits ---------------------------------------------------------------------------
 
     def plan(self, tenant: str) -> Plan:
-        state = self.book.quota_settings(tenant)
+        state = self._settings(tenant)
         return PLANS[(state.plan if state and state.plan else None) or self.plan_name]
 
     def limit(self, tenant: str, name: str) -> int | None:
         """A limit of `tenant`: its own setting, else the emulator-wide one, else the plan's."""
-        state = self.book.quota_settings(tenant)
+        state = self._settings(tenant)
         if state is not None and name in state.overrides:
             return state.overrides[name]
         if name in self.overrides and (state is None or state.plan is None):
@@ -233,6 +235,7 @@ class Quotas:
         state = self.book.quota_settings(tenant) or QuotaSettings()
         self.book.put_quota_settings(tenant, QuotaSettings(
             plan if plan is not None else state.plan, {**state.overrides, **limits}))
+        self._cache.pop(tenant, None)
 
     # --- checking and counting ------------------------------------------------------------
 
@@ -300,6 +303,10 @@ class Quotas:
     def forget(self, tenant: str | None) -> None:
         """Forget usage and every setting of a tenant (all tenants with None)."""
         self.book.forget_quota(tenant)
+        if tenant is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(tenant, None)
 
     def tenants(self) -> list[str]:
         return self.book.quota_tenants()
@@ -321,6 +328,19 @@ class Quotas:
         if now_ms is not None:
             return now_ms
         return self.clock.now_ms() if self.clock is not None else 0
+
+    def _settings(self, tenant: str) -> QuotaSettings | None:
+        """The tenant's settings, read from the book at most once per SETTINGS_CACHE_S (wall):
+        a publish asks for several limits, and another instance's changes show up that soon."""
+        wall = self.clock.wall() if self.clock is not None else 0.0
+        cached = self._cache.get(tenant)
+        if cached is not None and wall - cached[0] < SETTINGS_CACHE_S:
+            return cached[1]
+        settings = self.book.quota_settings(tenant)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[tenant] = (wall, settings)
+        return settings
 
     def _usage(self, tenant: str, window: Window, now_ms: int) -> Usage:
         return self.book.usage(tenant, window.value, window_key(window, now_ms))

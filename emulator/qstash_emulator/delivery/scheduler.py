@@ -6,9 +6,12 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any
 
+from ..clocks import wall_wait
 from ..core.attempts import Attempts
 from ..core.model import Message
 from ..core.ports import Clock, Dispatcher, Store, Ticker
+
+REMOTE_BATCH_S = 0.005
 
 
 class Scheduler:
@@ -98,7 +101,7 @@ class Scheduler:
         assert self._wake is not None
         while True:
             if self.run_due():
-                await asyncio.sleep(0)
+                await self._breathe()
                 continue
             self._wake.clear()
             delay = self._idle_delay()
@@ -110,6 +113,15 @@ class Scheduler:
             await self._wake.wait()
             if timer is not None:
                 timer.cancel()
+            await self._breathe()
+
+    async def _breathe(self) -> None:
+        """Let other work run. With a remote store, wait a few ms so that one pass (a few round
+        trips) serves a whole burst of publishes instead of running once per publish."""
+        if self._store.poll_s is None:
+            await asyncio.sleep(0)
+        else:
+            await wall_wait(REMOTE_BATCH_S)
 
     def _idle_delay(self) -> float | None:
         """Wall seconds until the next due message (or the store's next poll); None: wait to be
