@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
-import sys
 import time
 import tracemalloc
 
-from bench_publish import DESTINATION, free_port
+from support import free_port, start_destination, stop
 
 from qstash_emulator import Emulator, Settings, VirtualClock
 from qstash_emulator.core.model import DeliveryRequest
@@ -66,15 +64,14 @@ async def pending_cost(count: int) -> None:
 
 async def run(total: int, concurrency: int) -> None:
     port = free_port()
-    destination = subprocess.Popen([sys.executable, "-c", DESTINATION, str(port)])
+    destination = start_destination(port)
     try:
         time.sleep(1.0)
         url = f"http://127.0.0.1:{port}/hook"
         await measure("aiohttp", AiohttpDispatcher(), url, total, concurrency)
         await measure("httpx", HttpxDispatcher(), url, total, concurrency)
     finally:
-        destination.terminate()
-        destination.wait(10)
+        stop(destination)
     await pending_cost(50_000)
 
 
