@@ -7,6 +7,9 @@ the CPU cost of a shared httpx client (see the closing note of the spine issue).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import aiohttp
 import httpx
 from yarl import URL
@@ -77,3 +80,21 @@ class HttpxDispatcher:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+
+class FunctionDispatcher:
+    """Delivers in-process: each attempt is answered by `answer(request)` (and recorded).
+
+    >>> dispatcher = FunctionDispatcher(lambda request: Response(200))
+    """
+
+    def __init__(self, answer: Callable[[DeliveryRequest], Response]) -> None:
+        self.answer = answer
+        self.requests: list[DeliveryRequest] = []
+
+    async def dispatch(self, request: DeliveryRequest) -> Response:
+        self.requests.append(request)
+        await asyncio.sleep(0)
+        return self.answer(request)
+
+    async def aclose(self) -> None:
+        return None

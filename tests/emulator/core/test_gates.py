@@ -3,7 +3,6 @@ delivering through a function dispatcher), including the plan limits as data."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -17,27 +16,13 @@ from qstash_emulator.core.model import DeliveryRequest, FlowControl, Response
 from qstash_emulator.core.plan_limits import DEFAULT_PLAN, PLANS, plan_limits
 from qstash_emulator.core.publisher import PublishRequest
 from qstash_emulator.core.queues import QueueUpsert
+from qstash_emulator.delivery.dispatchers import FunctionDispatcher
 from qstash_emulator.ids import RandomIds
 from qstash_emulator.storage.memory import MemoryStore
 
 TENANT = "t"
 START_MS = 1_700_000_000_000
 
-
-class FunctionDispatcher:
-    """An in-process transport: answers each attempt with `answer(request)`."""
-
-    def __init__(self, answer: Callable[[DeliveryRequest], Response]) -> None:
-        self.answer = answer
-        self.requests: list[DeliveryRequest] = []
-
-    async def dispatch(self, request: DeliveryRequest) -> Response:
-        self.requests.append(request)
-        await asyncio.sleep(0)
-        return self.answer(request)
-
-    async def aclose(self) -> None:
-        return None
 
 
 def make(answer: Callable[[DeliveryRequest], Response]) -> tuple[Emulator, FunctionDispatcher]:

@@ -14,24 +14,12 @@ import pytest
 from qstash_emulator import Emulator, Settings, VirtualClock
 from qstash_emulator.core.model import DeliveryRequest, Response, State
 from qstash_emulator.core.publisher import PublishRequest
+from qstash_emulator.delivery.dispatchers import FunctionDispatcher
 from qstash_emulator.ids import RandomIds
 from qstash_emulator.storage.memory import MemoryStore
 
 TENANT = "t"
 
-
-class FunctionDispatcher:
-    def __init__(self, answer: Callable[[DeliveryRequest], Response]) -> None:
-        self.answer = answer
-        self.requests: list[DeliveryRequest] = []
-
-    async def dispatch(self, request: DeliveryRequest) -> Response:
-        self.requests.append(request)
-        await asyncio.sleep(0)
-        return self.answer(request)
-
-    async def aclose(self) -> None:
-        return None
 
 
 def make(answer: Callable[[DeliveryRequest], Response]) -> tuple[Emulator, FunctionDispatcher]:
