@@ -57,25 +57,26 @@ class Publisher:
         self, tenant: str, request: PublishRequest, caller_ip: str | None
     ) -> list[Published]:
         """One `Published` per target: a URL gives one, a URL group one per endpoint."""
-        parsed = self.for_plan(tenant, self.parse(request, caller_ip))
-        self._check_queues(tenant, [parsed])
-        self.ctx.quotas.require(tenant, self.quota_cost(tenant, parsed))
-        return self.accept(tenant, parsed)
+        return self.batch(tenant, [request], caller_ip)[0]
+
+    def batch(
+        self, tenant: str, requests: list[PublishRequest], caller_ip: str | None
+    ) -> list[list[Published]]:
+        """All or nothing: every element is validated (queues, groups, quota) before any is
+        accepted. A URL group costs one message per endpoint."""
+        parsed = [self.for_plan(tenant, self.parse(request, caller_ip)) for request in requests]
+        self._check_queues(tenant, parsed)
+        found = [targets(self.ctx.store, tenant, item.destination) for item in parsed]
+        self.ctx.quotas.require(tenant, sum(len(item) for item in found))
+        return [
+            [self._accept_one(tenant, item, target) for target in item_targets]
+            for item, item_targets in zip(parsed, found, strict=True)
+        ]
 
     def _check_queues(self, tenant: str, parsed: list[Parsed]) -> None:
         names = {item.template.queue_name for item in parsed} - {None}
         if names:
             Queues(self.ctx).check_room(tenant, names)  # type: ignore[arg-type]
-
-    def batch(
-        self, tenant: str, requests: list[PublishRequest], caller_ip: str | None
-    ) -> list[list[Published]]:
-        """All or nothing: every element is validated before any is accepted."""
-        parsed = [self.for_plan(tenant, self.parse(request, caller_ip)) for request in requests]
-        self._check_queues(tenant, parsed)
-        cost = sum(self.quota_cost(tenant, item) for item in parsed)
-        self.ctx.quotas.require(tenant, cost)
-        return [self.accept(tenant, item) for item in parsed]
 
     def for_plan(self, tenant: str, parsed: Parsed) -> Parsed:
         """Refuse what the tenant's plan forbids (size, delay); cap retries and timeout."""
@@ -83,14 +84,6 @@ class Publisher:
             parsed.template, self.ctx.quotas, tenant, self.ctx.limits.max_body_bytes
         )
         return parsed if template is parsed.template else replace(parsed, template=template)
-
-    def quota_cost(self, tenant: str, parsed: Parsed) -> int:
-        """How many messages a publish makes (a URL group: one per endpoint; unknown: 404)."""
-        return len(targets(self.ctx.store, tenant, parsed.destination))
-
-    def accept(self, tenant: str, parsed: Parsed) -> list[Published]:
-        found = targets(self.ctx.store, tenant, parsed.destination)
-        return [self._accept_one(tenant, parsed, target) for target in found]
 
     def _accept_one(self, tenant: str, parsed: Parsed, target: Target) -> Published:
         url = target.url
