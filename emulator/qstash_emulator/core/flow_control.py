@@ -102,9 +102,10 @@ class FlowControls:
                      holders=frozenset())
 
     def _change(self, tenant: str, key: str, **changes: object) -> None:
-        gate = self._gate(tenant, key)
-        changed = replace(gate, updated_at_ms=self.ctx.now_ms(), **changes)  # type: ignore[arg-type]
-        self.gates.refresh(tenant, changed)
+        with self.ctx.store.gate_lock():  # read-modify-write, atomic across instances
+            gate = self._gate(tenant, key)
+            changed = replace(gate, updated_at_ms=self.ctx.now_ms(), **changes)  # type: ignore[arg-type]
+            self.gates.refresh(tenant, changed)
 
     def global_parallelism(self, tenant: str) -> GlobalParallelism:
         active = sum(m.state is State.ACTIVE for m in self.ctx.store.active_messages(tenant))

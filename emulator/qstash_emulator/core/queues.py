@@ -94,14 +94,15 @@ class Queues:
             raise PreconditionFailed(
                 p.PARALLELISM_LIMIT.format(value=request.parallelism, limit=maximum))
         now_ms = self.ctx.now_ms()
-        gate = self.ctx.store.get_gate(tenant, QUEUE, request.name)
-        if gate is None:
-            self.check_room(tenant, [request.name])
-            gate = g.new_queue(request.name, now_ms)
-        updated = replace(
-            gate, parallelism=request.parallelism, paused=request.paused, updated_at_ms=now_ms
-        )
-        self.gates.refresh(tenant, updated)
+        with self.ctx.store.gate_lock():  # read-modify-write, atomic across instances
+            gate = self.ctx.store.get_gate(tenant, QUEUE, request.name)
+            if gate is None:
+                self.check_room(tenant, [request.name])
+                gate = g.new_queue(request.name, now_ms)
+            updated = replace(
+                gate, parallelism=request.parallelism, paused=request.paused, updated_at_ms=now_ms
+            )
+            self.gates.refresh(tenant, updated)
 
     def get(self, tenant: str, name: str) -> QueueInfo:
         gate = self._gate(tenant, name)
@@ -132,7 +133,8 @@ class Queues:
                 if m.queue_name == name and m.kind is Kind.MESSAGE)
 
     def set_paused(self, tenant: str, name: str, paused: bool) -> None:
-        gate = self._gate(tenant, name)
-        if gate.paused != paused:
-            self.gates.refresh(
-                tenant, replace(gate, paused=paused, updated_at_ms=self.ctx.now_ms()))
+        with self.ctx.store.gate_lock():  # read-modify-write, atomic across instances
+            gate = self._gate(tenant, name)
+            if gate.paused != paused:
+                self.gates.refresh(
+                    tenant, replace(gate, paused=paused, updated_at_ms=self.ctx.now_ms()))

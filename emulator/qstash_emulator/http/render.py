@@ -73,13 +73,7 @@ def message_json(message: Message) -> Json:
     data["header"] = _headers(message.headers, message.redaction)
     if message.retry_delay_expr:
         data["retryDelayExpression"] = message.retry_delay_expr
-    if message.callback:
-        data["callbackHeader"] = _headers(message.callback.headers, message.redaction)
-    if message.failure_callback:
-        data["failureCallbackHeader"] = _headers(
-            message.failure_callback.headers, message.redaction
-        )
-    return data
+    return data | _callback_headers(message, "")
 
 
 def _response_json(response: Response) -> Json:
@@ -108,13 +102,19 @@ def log_json(event: LogEvent) -> Json:
         data["retryDelayExpression"] = message.retry_delay_expr
     if message.timeout_s is not None:
         data["timeout"] = message.timeout_s
+    return data | _callback_headers(message, "s") | _event_extras(event)
+
+
+def _callback_headers(message: Message, plural: str) -> Json:
+    """`callbackHeader` on messages and DLQ entries; `callbackHeaders` on log entries."""
+    data: Json = {}
     if message.callback:
-        data["callbackHeaders"] = _headers(message.callback.headers, message.redaction)
+        data["callbackHeader" + plural] = _headers(message.callback.headers, message.redaction)
     if message.failure_callback:
-        data["failureCallbackHeaders"] = _headers(
+        data["failureCallbackHeader" + plural] = _headers(
             message.failure_callback.headers, message.redaction
         )
-    return data | _event_extras(event)
+    return data
 
 
 def _event_extras(event: LogEvent) -> Json:
