@@ -163,6 +163,15 @@ class Store(QuotaBook, Protocol):
         """Release what this process holds (connections, claims on due work)."""
         ...
 
+    def deferred(self) -> AbstractContextManager[None]:
+        """Within it, a remote store may hold back writes (messages, logs, usage) to send them
+        together; this process still reads what it wrote."""
+        ...
+
+    async def commit(self) -> None:
+        """Return once every write held back so far is stored."""
+        ...
+
     # gates: queues and flow-control keys (kind is a GateKind value)
     def get_gate(self, tenant: str, kind: str, name: str) -> Gate | None: ...
 

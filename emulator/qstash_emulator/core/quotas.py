@@ -208,6 +208,7 @@ class Quotas:
             book = local
         self.book: QuotaBook = book
         self._cache: dict[str, tuple[float, QuotaSettings | None]] = {}
+        self._exhausted: dict[tuple[str, Window, int], tuple[float, bool]] = {}
 
     # --- limits ---------------------------------------------------------------------------
 
@@ -245,7 +246,7 @@ class Quotas:
         verdict = Verdict(True)
         for window in (Window.DAILY, Window.MONTHLY):
             if self.limit(tenant, window.value) is None and not (
-                self._usage(tenant, window, now).exhausted
+                self._exhausted_flag(tenant, window, now)
             ):
                 continue
             status = self.status(tenant, window, now)
@@ -295,14 +296,17 @@ class Quotas:
         used = self._usage(tenant, window, now).used
         self.book.mark_exhausted(tenant, window.value, window_key(window, now),
                                  used if limit is None else max(used, limit))
+        self._forget_flags(tenant)
 
     def reset(self, tenant: str | None) -> None:
         """Forget usage (every tenant with None); limits set for the tenant stay."""
         self.book.clear_usage(tenant)
+        self._forget_flags(tenant)
 
     def forget(self, tenant: str | None) -> None:
         """Forget usage and every setting of a tenant (all tenants with None)."""
         self.book.forget_quota(tenant)
+        self._forget_flags(tenant)
         if tenant is None:
             self._cache.clear()
         else:
@@ -341,6 +345,27 @@ class Quotas:
             self._cache.clear()
         self._cache[tenant] = (wall, settings)
         return settings
+
+    def _exhausted_flag(self, tenant: str, window: Window, now_ms: int) -> bool:
+        """Whether `window` was used up by `exhaust`, for a window without a limit (so that
+        counts do not matter): read at most once per SETTINGS_CACHE_S, like the settings."""
+        wall = self.clock.wall() if self.clock is not None else 0.0
+        key = (tenant, window, window_key(window, now_ms))
+        cached = self._exhausted.get(key)
+        if cached is not None and wall - cached[0] < SETTINGS_CACHE_S:
+            return cached[1]
+        flag = self._usage(tenant, window, now_ms).exhausted
+        if len(self._exhausted) > 10_000:
+            self._exhausted.clear()
+        self._exhausted[key] = (wall, flag)
+        return flag
+
+    def _forget_flags(self, tenant: str | None) -> None:
+        if tenant is None:
+            self._exhausted.clear()
+        else:
+            for key in [k for k in self._exhausted if k[0] == tenant]:
+                del self._exhausted[key]
 
     def _usage(self, tenant: str, window: Window, now_ms: int) -> Usage:
         return self.book.usage(tenant, window.value, window_key(window, now_ms))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +16,8 @@ from ..core.model import Tenant
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
+
+T = TypeVar("T")
 
 
 class FastJSON(Response):
@@ -52,6 +55,16 @@ def publish_config(request: Request) -> tuple[dict[str, str], str]:
     """Headers (query-string config merged in, headers win) and the destination's own query."""
     config, destination_query = split_query(request.scope["query_string"].decode("latin-1"))
     return config | lowered_headers(request), destination_query
+
+
+async def stored(emulator: Emulator, work: Callable[[], T]) -> T:
+    """Run `work` with the store's writes held back, then wait until they are stored (a remote
+    store sends the writes of many concurrent publishes in one round trip)."""
+    try:
+        with emulator.store.deferred():
+            return work()
+    finally:
+        await emulator.store.commit()
 
 
 async def read_body(request: Request) -> bytes:

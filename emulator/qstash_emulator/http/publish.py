@@ -7,7 +7,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.publisher import Published, PublishRequest, parse_batch
-from .common import FastJSON, caller_ip, emulator_of, publish_config, read_body, tenant_of
+from .common import (
+    FastJSON,
+    caller_ip,
+    emulator_of,
+    publish_config,
+    read_body,
+    stored,
+    tenant_of,
+)
 
 
 def _published(result: Published) -> dict[str, object]:
@@ -33,9 +41,9 @@ async def publish_to(request: Request, queue: str | None = None) -> Response:
         destination = f"{destination}?{destination_query}"
     body = await read_body(request)
     emulator = emulator_of(request)
-    results = emulator.service.publisher.publish(
-        tenant.name, PublishRequest(destination, headers, body, queue), caller_ip(request)
-    )
+    published = PublishRequest(destination, headers, body, queue)
+    results = await stored(emulator, lambda: emulator.service.publisher.publish(
+        tenant.name, published, caller_ip(request)))
     duplicate = all(result.deduplicated for result in results)
     quota = emulator.quotas.headers(tenant.name)
     return FastJSON(_rendered(results), status_code=202 if duplicate else 200, headers=quota)
@@ -48,10 +56,10 @@ async def publish(request: Request) -> Response:
 async def batch(request: Request) -> Response:
     tenant = tenant_of(request)
     requests = parse_batch(await read_body(request))
-    results = emulator_of(request).service.publisher.batch(
-        tenant.name, requests, caller_ip(request)
-    )
-    quota = emulator_of(request).quotas.headers(tenant.name)
+    emulator = emulator_of(request)
+    results = await stored(emulator, lambda: emulator.service.publisher.batch(
+        tenant.name, requests, caller_ip(request)))
+    quota = emulator.quotas.headers(tenant.name)
     return FastJSON([_rendered(element) for element in results], headers=quota)
 
 

@@ -6,6 +6,7 @@ import heapq
 import itertools
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from ..core.model import (
@@ -222,6 +223,12 @@ class MemoryStore(MemoryGates, LocalQuotaBook):
 
     def set_meta(self, name: str, value: str) -> None:
         self._meta[name] = value
+
+    def deferred(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    async def commit(self) -> None:
+        return None
 
     def close(self) -> None:
         return None

@@ -17,11 +17,12 @@ Key layout (`P` is the prefix, `T` a tenant with `%` and `:` escaped):
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
 
 import redis
+from redis.commands.core import Script
 
 from ..core.gates import Gate
 from ..core.model import (
@@ -39,6 +40,7 @@ from ..core.model import (
 from . import redis_lua as lua
 from .codec import decode, encode
 from .leases import Lease
+from .redis_writes import WriteBehind, WritesFirst
 
 T = TypeVar("T")
 # wall-clock lifetimes of usage counters (a window's key changes when it is over)
@@ -80,20 +82,23 @@ class RedisStore:
         max_logs: int = 200_000,
         max_deliveries: int = 100_000,
     ) -> None:
-        self.client = client
         self.prefix = prefix
         self._max_finished = max_finished
         self._max_logs = max_logs
         self._max_deliveries = max_deliveries
         self._gate_lock_depth = 0
-        self._put_message = client.register_script(lua.PUT_MESSAGE)
-        self._pop_due = client.register_script(lua.POP_DUE)
-        self._release = client.register_script(lua.RELEASE_CLAIMS)
-        self._claim_dedup = client.register_script(lua.CLAIM_DEDUP)
-        self._put_ordered = client.register_script(lua.PUT_ORDERED)
-        self._list_ordered = client.register_script(lua.LIST_ORDERED)
-        self._delete_ordered = client.register_script(lua.DELETE_ORDERED)
-        self._append_bounded = client.register_script(lua.APPEND_BOUNDED)
+        self._writes = WriteBehind(client, prefix, max_finished)
+        self._raw = client
+        ordered: Any = WritesFirst(client, self._writes)
+        self.client = ordered
+        self._put_messages = Script(ordered, lua.PUT_MESSAGES)
+        self._pop_due = Script(ordered, lua.POP_DUE)
+        self._release = Script(ordered, lua.RELEASE_CLAIMS)
+        self._claim_dedup = Script(ordered, lua.CLAIM_DEDUP)
+        self._put_ordered = Script(ordered, lua.PUT_ORDERED)
+        self._list_ordered = Script(ordered, lua.LIST_ORDERED)
+        self._delete_ordered = Script(ordered, lua.DELETE_ORDERED)
+        self._append_bounded = Script(ordered, lua.APPEND_BOUNDED)
         self._seqs: Iterator[int] = iter(())
         self.lease = Lease(client, prefix, lease_ms)
         self.lease.start()
@@ -113,24 +118,31 @@ class RedisStore:
     def _member(self, tenant: str, message_id: str) -> str:
         return f"{tenant_segment(tenant)}\n{message_id}"
 
+    # writes held back and sent together
+    def deferred(self) -> AbstractContextManager[None]:
+        """Within this block, storing messages, logging and counting usage are queued; they
+        reach Redis at `commit()` or before this process's next command, whichever is first."""
+        return self._writes.deferred()
+
+    async def commit(self) -> None:
+        """Wait until every deferred write is in Redis (one round trip for all waiting)."""
+        await self._writes.commit()
+
     # messages
     def put_message(self, message: Message) -> None:
-        tenant = message.tenant
         if message.finished:
             kind = "f"
         elif message.state in PENDING:
             kind = "p"
         else:
             kind = "a" if message.state is State.ACTIVE else "o"
-        self._put_message(
-            keys=[
-                self._tkey(tenant, "active"), self._tkey(tenant, "active:order"),
-                self._tkey(tenant, "finished"), self._tkey(tenant, "finished:order"),
-                self._key("due"), self._key("claims"), self._key("order"),
-            ],
-            args=[message.message_id, encode(message), kind, message.due_at_ms,
-                  self._member(tenant, message.message_id), self._max_finished],
-        )
+        args = (tenant_segment(message.tenant), message.message_id, encode(message), kind,
+                message.due_at_ms)
+        if self._writes.deferring:
+            self._writes.put_message(*args)
+            return
+        self._put_messages(keys=[self._key("due"), self._key("claims"), self._key("order")],
+                           args=[self.prefix, self._max_finished, *args])
 
     def get_message(self, tenant: str, message_id: str) -> Message | None:
         # a message only ever moves from active to finished, so this order never misses one
@@ -176,8 +188,8 @@ class RedisStore:
         """Unique across instances; taken from Redis in blocks of `SEQ_BLOCK` (one round trip
         per block), so numbers increase within one instance and only roughly across them."""
         seq = next(self._seqs, None)
-        if seq is None:
-            end = int(self.client.incrby(self._key("seq"), SEQ_BLOCK))
+        if seq is None:  # order against other writes does not matter: the raw client
+            end = int(self._raw.incrby(self._key("seq"), SEQ_BLOCK))
             self._seqs = iter(range(end - SEQ_BLOCK + 1, end + 1))
             seq = next(self._seqs)
         return seq
@@ -319,6 +331,7 @@ class RedisStore:
             yield
         finally:
             self._gate_lock_depth = 0
+            self._writes.flush()  # what was written under the lock lands before it is let go
             lock.release()
 
     # quotas: settings per tenant and usage counters per window
@@ -352,6 +365,11 @@ class RedisStore:
         return int(used)
 
     def charge_usage(self, tenant: str, windows: Sequence[tuple[str, int]], count: int) -> None:
+        if self._writes.deferring:
+            for window, key in windows:
+                ttl_s = USAGE_TTL_S.get(window, USAGE_TTL_S["daily"])
+                self._writes.charge(self._usage_key(tenant, window, key), count, ttl_s, tenant)
+            return
         pipe = self.client.pipeline(transaction=False)
         for window, key in windows:
             name = self._usage_key(tenant, window, key)
@@ -413,7 +431,7 @@ class RedisStore:
             keys=[self._key("due"), self._key("claims"), self._key("instances"), self.lease.key],
             args=[self.lease.instance, 0],
         )
-        self.client.close()
+        self._raw.close()
 
     # helpers for per-tenant entities: insertion-ordered hashes of JSON, bounded lists
     def _put(self, tenant: str, kind: str, item_id: str, value: object) -> None:
@@ -436,7 +454,10 @@ class RedisStore:
         return [decode(cls, raw) for raw in self._list_ordered(keys=keys)]
 
     def _append(self, key: str, value: bytes, limit: int) -> None:
-        self._append_bounded(keys=[key], args=[value, limit])
+        if self._writes.deferring:
+            self._writes.append(key, value, limit)
+            return
+        self._append_bounded(keys=[key], args=[limit, value])
 
     def _delete_matching(self, pattern: str) -> None:
         batch: list[bytes] = []

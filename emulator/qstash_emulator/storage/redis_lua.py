@@ -6,31 +6,38 @@ Due-index members are `<tenant segment>\\n<message id>`; a tenant's keys are
 
 from __future__ import annotations
 
-# KEYS: active, active order, finished, finished order, due, claims, order counter
-# ARGV: message id, json, kind (p pending | a active | f finished | o other), due ms, due member,
-#       max finished
-PUT_MESSAGE = """
-local id, kind, member = ARGV[1], ARGV[3], ARGV[5]
-if kind == 'f' then
-  redis.call('HDEL', KEYS[1], id)
-  redis.call('ZREM', KEYS[2], id)
-  if redis.call('HSET', KEYS[3], id, ARGV[2]) == 1 then
-    redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[7]), id)
-    local over = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[6])
-    if over > 0 then
-      local old = redis.call('ZPOPMIN', KEYS[4], over)
-      for i = 1, #old, 2 do redis.call('HDEL', KEYS[3], old[i]) end
+# Store messages (any number, in order). Per message: its hash (active or finished) and
+# insertion order, its place in the due index, and its claim (dropped unless it is in flight).
+# KEYS: due, claims, order counter
+# ARGV: key prefix, max finished, then per message: tenant segment, id, json,
+#       kind (p pending | a active | f finished | o other), due ms
+PUT_MESSAGES = """
+local prefix, max_finished = ARGV[1], tonumber(ARGV[2])
+for i = 3, #ARGV, 5 do
+  local tenant, id, json, kind = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local base = prefix .. ':t:' .. tenant .. ':'
+  local member = tenant .. '\\n' .. id
+  if kind == 'f' then
+    redis.call('HDEL', base .. 'active', id)
+    redis.call('ZREM', base .. 'active:order', id)
+    if redis.call('HSET', base .. 'finished', id, json) == 1 then
+      redis.call('ZADD', base .. 'finished:order', redis.call('INCR', KEYS[3]), id)
+      local over = redis.call('ZCARD', base .. 'finished:order') - max_finished
+      if over > 0 then
+        local old = redis.call('ZPOPMIN', base .. 'finished:order', over)
+        for j = 1, #old, 2 do redis.call('HDEL', base .. 'finished', old[j]) end
+      end
     end
+  elseif redis.call('HSET', base .. 'active', id, json) == 1 then
+    redis.call('ZADD', base .. 'active:order', redis.call('INCR', KEYS[3]), id)
   end
-elseif redis.call('HSET', KEYS[1], id, ARGV[2]) == 1 then
-  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[7]), id)
+  if kind == 'p' then
+    redis.call('ZADD', KEYS[1], ARGV[i + 4], member)
+  else
+    redis.call('ZREM', KEYS[1], member)
+  end
+  if kind ~= 'a' then redis.call('HDEL', KEYS[2], member) end
 end
-if kind == 'p' then
-  redis.call('ZADD', KEYS[5], ARGV[4], member)
-else
-  redis.call('ZREM', KEYS[5], member)
-end
-if kind ~= 'a' then redis.call('HDEL', KEYS[6], member) end
 return 1
 """
 
@@ -122,9 +129,10 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('HDEL', KEYS[1], ARGV[1])
 """
 
-# KEYS: list.  ARGV: json, most entries kept
+# Append values to a list, keeping only its newest entries.
+# KEYS: list.  ARGV: most entries kept, then the values (JSON)
 APPEND_BOUNDED = """
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+for i = 2, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
 return 1
 """

@@ -11,6 +11,8 @@ from qstash_emulator.core import protocol as p
 from qstash_emulator.core.errors import BadRequest, BurstLimited, QuotaExceeded
 from qstash_emulator.core.quotas import (
     PLANS,
+    SETTINGS_CACHE_S,
+    LocalQuotaBook,
     Quotas,
     Window,
     burst_limited,
@@ -164,3 +166,40 @@ def test_bad_quota_changes_are_refused(changes: dict[str, object]) -> None:
 
 def test_quota_change_with_null_lifts_a_limit() -> None:
     assert parse_changes({"daily": None, "burst": 4}) == (None, {"daily": None, "burst": 4})
+
+
+class HandWall(VirtualClock):
+    """A virtual clock whose wall time is moved by hand too."""
+
+    wall_s = 1_000.0
+
+    def wall(self) -> float:
+        return self.wall_s
+
+
+def shared_book() -> LocalQuotaBook:
+    book = LocalQuotaBook()
+    book._init_quota_book()
+    return book
+
+
+def test_an_exhaust_made_by_another_instance_shows_within_the_cache_time() -> None:
+    clock, book = HandWall(start=ts(2024, 3, 5) / 1000), shared_book()
+    here, there = Quotas(clock, book=book), Quotas(clock, book=book)
+    assert here.check("t").allowed
+    there.exhaust("t", Window.DAILY)
+    assert not there.check("t").allowed, "its own exhaust shows at once"
+    assert here.check("t").allowed, "no limit: the flag is read once per cache time"
+    clock.wall_s += SETTINGS_CACHE_S
+    assert not here.check("t").allowed
+    there.reset("t")
+    assert there.check("t").allowed
+
+
+def test_a_set_limit_is_counted_exactly_across_instances() -> None:
+    clock, book = HandWall(start=ts(2024, 3, 5) / 1000), shared_book()
+    here, there = Quotas(clock, book=book), Quotas(clock, book=book)
+    here.configure("t", {"daily": 2})
+    assert there.check("t", 2).allowed
+    here.charge("t", 2)
+    assert not there.check("t").allowed
