@@ -66,6 +66,16 @@ def test_a_put_replaces_the_previous_version(store: Store) -> None:
     assert store.get_message(A, "m1") == message("m1", state=State.ACTIVE)
 
 
+def test_several_messages_read_at_once_keep_the_order_asked(store: Store) -> None:
+    store.put_message(message("m1"))
+    store.put_message(message("m2", state=State.DELIVERED))
+    store.put_message(message("m3", tenant=B))
+    wanted = [(A, "m2"), (A, "missing"), (B, "m3"), (A, "m1"), (A, "m3")]
+    assert store.get_messages(wanted) == [
+        message("m2", state=State.DELIVERED), None, message("m3", tenant=B), message("m1"), None]
+    assert store.get_messages([]) == []
+
+
 def test_active_messages_are_the_unfinished_ones_in_creation_order(store: Store) -> None:
     for name in ("m1", "m2", "m3", "m4"):
         store.put_message(message(name))

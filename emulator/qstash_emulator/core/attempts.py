@@ -31,14 +31,17 @@ class Attempts:
     def take_due(self, limit: int) -> list[Message]:
         return self.gates.take_due(self.ctx.now_ms(), limit)
 
-    def begin(self, message: Message) -> DeliveryRequest | None:
-        """Mark a due message ACTIVE and return the request to send (None if it went away)."""
-        current = self.ctx.store.get_message(message.tenant, message.message_id)
-        if current is None or current.state not in PENDING:
-            return None
-        active = self.ctx.save(current, State.ACTIVE)
-        self.ctx.log(active, State.ACTIVE)
-        return self.request_for(active)
+    def begin(self, due: list[Message]) -> list[DeliveryRequest]:
+        """Mark due messages ACTIVE (each once, if still pending: all are read again in one go)
+        and return the requests to send."""
+        wanted = list(dict.fromkeys((m.tenant, m.message_id) for m in due))
+        requests = []
+        for current in self.ctx.store.get_messages(wanted):
+            if current is not None and current.state in PENDING:
+                active = self.ctx.save(current, State.ACTIVE)
+                self.ctx.log(active, State.ACTIVE)
+                requests.append(self.request_for(active))
+        return requests
 
     def request_for(self, message: Message) -> DeliveryRequest:
         headers = {**message.headers, **self._delivery_headers(message)}
@@ -74,7 +77,7 @@ class Attempts:
         return headers
 
     def _signature(self, message: Message) -> str:
-        keys = self.ctx.keys(message.tenant)
+        keys = self.ctx.keys_to_sign(message.tenant)
         claims = SignatureClaims(
             url=message.url,
             body=message.body,
@@ -86,9 +89,22 @@ class Attempts:
             return sign(keys.next, spoil(claims, fault))
         return sign(keys.current, claims)
 
-    def finish(self, request: DeliveryRequest, response: Response) -> None:
-        """Record the attempt and move the message on: delivered, retry later, or DLQ."""
-        message = self.ctx.store.get_message(request.tenant, request.message_id)
+    def finish(self, outcomes: list[tuple[DeliveryRequest, Response]]) -> list[Exception | None]:
+        """Record attempts and move their messages on (all are read again in one go); per
+        outcome, the error that stopped it, if any."""
+        current = self.ctx.store.get_messages([(r.tenant, r.message_id) for r, _ in outcomes])
+        errors: list[Exception | None] = []
+        for (request, response), message in zip(outcomes, current, strict=True):
+            try:
+                self._finish_one(request, response, message)
+                errors.append(None)
+            except Exception as exc:  # one bad outcome must not stop the others
+                errors.append(exc)
+        return errors
+
+    def _finish_one(
+        self, request: DeliveryRequest, response: Response, message: Message | None
+    ) -> None:
         self._record(request, response, message.kind if message else Kind.MESSAGE)
         if message is None or message.state is not State.ACTIVE:
             return

@@ -45,7 +45,7 @@ class Service:
         current = self.ctx.keys(tenant)
         fresh = "sig_" + self.ctx.ids.new_id("k")[2:30]
         rotated = SigningKeys(current=current.next, next=fresh)
-        self.ctx.store.set_keys(tenant, rotated)
+        self.ctx.set_keys(tenant, rotated)
         return rotated
 
     def deliveries(self, tenant: str) -> Sequence[DeliveryRecord]:
@@ -54,3 +54,4 @@ class Service:
     def reset(self, tenant: str | None) -> None:
         """Forget everything of one tenant (or of all tenants with None)."""
         self.ctx.store.reset(tenant)
+        self.ctx.forget_keys(tenant)

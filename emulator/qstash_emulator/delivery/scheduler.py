@@ -8,7 +8,7 @@ from typing import Any
 
 from ..clocks import wall_wait
 from ..core.attempts import Attempts
-from ..core.model import Message
+from ..core.model import DeliveryRequest, Response
 from ..core.ports import Clock, Dispatcher, Store, Ticker
 
 REMOTE_BATCH_S = 0.005
@@ -40,6 +40,7 @@ class Scheduler:
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._finishing: list[tuple[DeliveryRequest, Response, asyncio.Future[None]]] = []
 
     def start(self) -> None:
         self._wake = asyncio.Event()
@@ -74,10 +75,12 @@ class Scheduler:
         if free <= 0:
             return 0
         due = self._attempts.take_due(free)
-        for message in due:
-            task = asyncio.get_running_loop().create_task(self._attempt(message))
-            self._inflight.add(task)
-            task.add_done_callback(self._done)
+        if not due:
+            return 0
+        with self._store.deferred():
+            requests = self._attempts.begin(due)
+        for request in requests:
+            self.spawn(self._attempt(request))
         return len(due)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -90,12 +93,31 @@ class Scheduler:
         self._inflight.discard(task)
         self.notify()
 
-    async def _attempt(self, message: Message) -> None:
-        request = self._attempts.begin(message)
-        if request is None:
-            return
+    async def _attempt(self, request: DeliveryRequest) -> None:
+        await self._store.commit()  # the ACTIVE state is stored before the request goes out
         response = await self._dispatcher.dispatch(request)
-        self._attempts.finish(request, response)
+        done = asyncio.get_running_loop().create_future()
+        self._finishing.append((request, response, done))
+        if len(self._finishing) == 1:
+            asyncio.get_running_loop().call_soon(self._finish_batch)
+        await done
+        await self._store.commit()
+
+    def _finish_batch(self) -> None:
+        """Finish every attempt whose response came in this turn of the loop, together (a remote
+        store reads their messages in one round trip and sends their writes in one more)."""
+        batch, self._finishing = self._finishing, []
+        outcomes = [(request, response) for request, response, _ in batch]
+        try:
+            with self._store.deferred():
+                errors = self._attempts.finish(outcomes)
+        except Exception as exc:
+            errors = [exc] * len(batch)
+        for (_, _, done), error in zip(batch, errors, strict=True):
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
 
     async def _run(self) -> None:
         assert self._wake is not None

@@ -95,6 +95,9 @@ class MemoryStore(MemoryGates, LocalQuotaBook):
             return None
         return data.active.get(message_id) or data.finished.get(message_id)
 
+    def get_messages(self, wanted: Sequence[tuple[str, str]]) -> list[Message | None]:
+        return [self.get_message(tenant, message_id) for tenant, message_id in wanted]
+
     def active_messages(self, tenant: str) -> Iterable[Message]:
         data = self._tenants.get(tenant)
         return list(data.active.values()) if data else []

@@ -151,6 +151,18 @@ class RedisStore:
             raw = self.client.hget(self._tkey(tenant, "finished"), message_id)
         return None if raw is None else decode(Message, raw)
 
+    def get_messages(self, wanted: Sequence[tuple[str, str]]) -> list[Message | None]:
+        if not wanted:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for tenant, message_id in wanted:  # active first, as in get_message
+            pipe.hget(self._tkey(tenant, "active"), message_id)
+            pipe.hget(self._tkey(tenant, "finished"), message_id)
+        raw: list[Any] = pipe.execute()
+        found = [active if active is not None else finished
+                 for active, finished in zip(raw[::2], raw[1::2], strict=True)]
+        return [None if item is None else decode(Message, item) for item in found]
+
     def active_messages(self, tenant: str) -> Iterable[Message]:
         return self._ordered(tenant, "active", Message)
 
