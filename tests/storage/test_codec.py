@@ -69,3 +69,10 @@ def test_defaults_are_left_out_and_bytes_survive() -> None:
     data = json.loads(encode(value))
     assert "state" not in data and data["last_response"] == {"status": 0}
     assert decode(Message, encode(value)).body == b"\x00\xfe"
+
+
+def test_header_names_that_are_str_subclasses_are_stored_as_plain_names() -> None:
+    from multidict import istr  # what aiohttp gives as response header names
+
+    response = Response(200, {istr("Content-Type"): "text/plain"}, b"ok")
+    assert decode(Response, encode(response)).headers == {"Content-Type": "text/plain"}

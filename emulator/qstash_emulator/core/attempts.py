@@ -8,6 +8,7 @@ from . import protocol as p
 from .context import Context
 from .faults import spoil
 from .gatekeeper import Gatekeeper
+from .gates import is_gated
 from .lifecycle import callback_body, callback_message, decide, error_text
 from .model import (
     DeliveryRecord,
@@ -32,13 +33,18 @@ class Attempts:
         return self.gates.take_due(self.ctx.now_ms(), limit)
 
     def begin(self, due: list[Message]) -> list[DeliveryRequest]:
-        """Mark due messages ACTIVE (each once, if still pending: all are read again in one go)
-        and return the requests to send."""
-        wanted = list(dict.fromkeys((m.tenant, m.message_id) for m in due))
+        """Mark messages just taken by `take_due` ACTIVE and return the requests to send.
+
+        Admitting gated messages may have changed others of their gate (or taken one twice),
+        so those are read again, in one go, and begun once if still pending."""
+        gated = list(dict.fromkeys((m.tenant, m.message_id) for m in due if is_gated(m)))
+        fresh = dict(zip(gated, self.ctx.store.get_messages(gated), strict=True))
         requests = []
-        for current in self.ctx.store.get_messages(wanted):
-            if current is not None and current.state in PENDING:
-                active = self.ctx.save(current, State.ACTIVE)
+        for message in due:
+            key = (message.tenant, message.message_id)
+            found = fresh.pop(key, None) if is_gated(message) else message
+            if found is not None and found.state in PENDING:
+                active = self.ctx.save(found, State.ACTIVE)
                 self.ctx.log(active, State.ACTIVE)
                 requests.append(self.request_for(active))
         return requests

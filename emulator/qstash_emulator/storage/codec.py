@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 import types
 import typing
 from collections.abc import Callable, Hashable
 from enum import Enum
 from functools import cache
 from typing import Any, TypeVar, cast
+
+import orjson
 
 T = TypeVar("T")
 Convert = Callable[[Any], Any]
@@ -37,12 +38,13 @@ class _Field:
 
 def encode(value: Any) -> bytes:
     """`value` (a model dataclass) as compact JSON bytes."""
-    return json.dumps(_encoder(cast(Hashable, type(value)))(value), separators=(",", ":")).encode()
+    converted = _encoder(cast(Hashable, type(value)))(value)
+    return orjson.dumps(converted, option=orjson.OPT_NON_STR_KEYS)  # header names: str subclasses
 
 
 def decode(cls: type[T], data: bytes | str) -> T:
     """The `cls` value that `encode` turned into `data`."""
-    result: T = _decoder(cast(Hashable, cls))(json.loads(data))
+    result: T = _decoder(cast(Hashable, cls))(orjson.loads(data))
     return result
 
 
