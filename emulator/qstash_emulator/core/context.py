@@ -29,7 +29,8 @@ class Context:
     ids: IdSource
     tenants: TenantDirectory
     limits: Limits = field(default_factory=Limits)
-    wake: Callable[[], None] = lambda: None
+    wake: Callable[[int | None], None] = lambda due_at_ms: None
+    """Tell the scheduler about new work (due at that time; None: look at everything)."""
     quotas: Quotas = field(default_factory=Quotas)
     faults: Faults = field(default_factory=Faults)
     signing_keys: dict[str, tuple[float, SigningKeys]] = field(default_factory=dict, repr=False)

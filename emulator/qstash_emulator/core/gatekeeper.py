@@ -91,7 +91,7 @@ class Gatekeeper:
     def refresh(self, tenant: str, gate: Gate) -> None:
         """Store a changed gate and let waiting messages move if it now has room."""
         self.pump(tenant, gate, self.ctx.now_ms())
-        self.ctx.wake()
+        self.ctx.wake(None)
 
     # accepting and finishing
     def on_accept(self, message: Message) -> None:

@@ -118,7 +118,7 @@ class Publisher:
         self.ctx.log(message, State.CREATED)
         if enlist:
             self.gates.enlist(message)
-        self.ctx.wake()
+        self.ctx.wake(message.due_at_ms)
 
     def retry_dlq(self, tenant: str, entry: DlqEntry, headers: Mapping[str, str]) -> str:
         """Publish the DLQ entry's message again (new id); headers may override settings."""

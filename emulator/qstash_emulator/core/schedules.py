@@ -166,7 +166,7 @@ class Schedules:
         if schedule.next_at_ms is not None and not schedule.paused:
             self._index()
             self._push(schedule)
-            self.ctx.wake()
+            self.ctx.wake(None)
 
     def _push(self, schedule: Schedule) -> None:
         entry = (schedule.next_at_ms or 0, next(self._counter), schedule.tenant,

@@ -40,6 +40,7 @@ class Scheduler:
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._planned_ms: int | None = None  # while idle: the due time the timer is set for
         self._finishing: list[tuple[DeliveryRequest, Response, asyncio.Future[None]]] = []
 
     def start(self) -> None:
@@ -54,9 +55,15 @@ class Scheduler:
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
 
-    def notify(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
+    def notify(self, due_at_ms: int | None = None) -> None:
+        """Look for work now; not needed for work due no sooner than the planned look."""
+        if self._wake is None:
+            return
+        if due_at_ms is not None and due_at_ms > self._clock.now_ms() and (
+            self._clock.virtual or (self._planned_ms is not None and due_at_ms >= self._planned_ms)
+        ):
+            return
+        self._wake.set()
 
     def next_due_ms(self) -> int | None:
         """The earliest due time of any message or ticker."""
@@ -133,6 +140,7 @@ class Scheduler:
             if delay is not None:
                 timer = asyncio.get_running_loop().call_later(delay, self._wake.set)
             await self._wake.wait()
+            self._planned_ms = None
             if timer is not None:
                 timer.cancel()
             await self._breathe()
@@ -157,6 +165,7 @@ class Scheduler:
         wait_ms = next_due - self._clock.now_ms()
         if wait_ms <= 0:
             return 0.0
+        self._planned_ms = next_due
         wait_s = self._clock.wall_seconds(wait_ms / 1000)
         return wait_s if poll_s is None else min(wait_s, poll_s)
 

@@ -117,3 +117,23 @@ async def test_signature_and_delivery_headers() -> None:
     assert request.headers["Upstash-Message-Id"] == message_id
     assert request.headers["X-A"] == "1" and request.headers["Upstash-Retried"] == "0"
     await emulator.stop()
+
+
+@pytest.mark.anyio
+async def test_on_a_real_clock_a_message_due_before_the_planned_wake_is_not_kept_waiting() -> None:
+    from qstash_emulator.clocks import SystemClock
+
+    dispatcher = FunctionDispatcher(lambda r: Response(200))
+    clock = SystemClock(speed=1000)  # 100 s of delay pass in 0.1 s of wall time
+    emulator = Emulator(Settings(tokens=(TENANT,)), clock=clock, store=MemoryStore(),
+                        dispatcher=dispatcher, ids=RandomIds(seed=1))
+    await emulator.start()
+    published_ms = clock.now_ms()
+    late = publish(emulator, {"upstash-delay": "100s"})
+    await asyncio.sleep(0.01)  # the scheduler is now idle, its timer set for `late`
+    early = publish(emulator, {"upstash-delay": "1s"})
+    while len(dispatcher.requests) < 2:
+        await asyncio.sleep(0.01)
+    await emulator.stop()
+    assert [r.message_id for r in dispatcher.requests] == [early, late]
+    assert dispatcher.requests[0].started_at_ms < published_ms + 100_000
