@@ -68,13 +68,19 @@ def _fields(cls: type) -> tuple[_Field, ...]:
 @cache
 def _encoder(cls: type) -> Convert:
     plan = _fields(cls)
+    # the last value converted (models are frozen): a message is stored, then logged at once
+    last: list[tuple[Any, dict[str, Any]]] = [(None, {})]
 
     def to_json(value: Any) -> dict[str, Any]:
+        held = last[0]
+        if held[0] is value:
+            return held[1]
         out: dict[str, Any] = {}
         for item in plan:
             raw = getattr(value, item.name)
             if item.default is _MISSING or raw != item.default:
                 out[item.name] = item.to_json(raw)
+        last[0] = (value, out)
         return out
 
     return to_json
