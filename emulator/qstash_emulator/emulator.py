@@ -60,6 +60,8 @@ class Emulator:
             ctx.faults, self.service.attempts, self.store, inner, self.scheduler.spawn))
         self._restore_clock()
         self.scheduler.tickers.append(self.service.gates)
+        if isinstance(self.clock, VirtualClock) and self.store.poll_s is not None:
+            self.scheduler.tickers.append(SharedClock(self.clock, self.store))
 
     async def start(self) -> None:
         self.scheduler.start()
@@ -107,6 +109,25 @@ class Emulator:
         self.quotas.forget(tenant)
         self.faults.clear(tenant)
         self.outages.end(tenant, everywhere=tenant is None)
+
+
+class SharedClock:
+    """A ticker that moves this instance's virtual clock to where another instance on the same
+    store moved it (looked up on every scheduler pass, so within the store's poll time)."""
+
+    def __init__(self, clock: VirtualClock, store: Store) -> None:
+        self._clock = clock
+        self._store = store
+
+    def next_due_ms(self) -> int | None:
+        return None
+
+    def fire_due(self, now_ms: int) -> int:
+        saved = self._store.get_meta(CLOCK_META)
+        if saved is None or int(saved) <= self._clock.now_ms():
+            return 0
+        self._clock.set_ms(int(saved))
+        return 1
 
 
 def _clock_for(settings: Settings) -> Clock:

@@ -146,3 +146,26 @@ def test_quota_counters_are_shared_by_instances(
         with pytest.raises(DailyMessageLimitExceededError) as refused:
             clients[1].message.publish(url=endpoint.url_for("/q"), body="over")
     assert (refused.value.limit, refused.value.remaining) == ("3", "0")
+
+
+@pytest.mark.bad_signatures_expected  # the endpoint knows only the first tenant's keys
+def test_a_second_instance_follows_the_virtual_clock_and_lists_every_tenants_deliveries(
+    on_redis: dict[str, object], token: str, endpoint: Endpoint
+) -> None:
+    import httpx
+
+    with EmulatorServer(clock="virtual", **on_redis) as one, \
+            EmulatorServer(clock="virtual", **on_redis) as two, \
+            EmulatorControl(one.url, token) as control_one, \
+            EmulatorControl(two.url, token) as control_two:
+        for name in (token, "another-tenant"):
+            QStash(name, base_url=one.url, retry=False).message.publish(
+                url=endpoint.url_for("/t"), body=name)
+        moved_to = control_one.advance(3600)
+        deadline = time.monotonic() + WAIT_S
+        while control_two.now_ms() < moved_to and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert control_two.now_ms() == moved_to
+        listed = httpx.get(f"{two.url}/__emulator__/deliveries", params={"all": "true"},
+                           headers={"Authorization": f"Bearer {token}"}).json()["deliveries"]
+    assert sorted(d["body"] for d in listed) == sorted([token, "another-tenant"])

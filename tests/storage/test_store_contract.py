@@ -176,6 +176,17 @@ def test_deliveries_keep_the_latest_records_in_order(store: Store) -> None:
     assert list(store.deliveries(B)) == []
 
 
+def test_the_tenants_with_delivery_records_are_listed(store: Store) -> None:
+    assert store.delivery_tenants() == []
+    store.put_message(message("m1", tenant="quiet"))
+    tricky = "t%3A:x\ny%"
+    for tenant in (B, A, tricky, A):
+        store.append_delivery(delivery(1, tenant))
+    assert store.delivery_tenants() == sorted([A, B, tricky])
+    store.reset(B)
+    assert store.delivery_tenants() == sorted([A, tricky])
+
+
 def test_dlq_entries_in_insertion_order_with_get_and_delete(store: Store) -> None:
     entries = [DlqEntry(f"d{i}", message(f"m{i}", state=State.FAILED), Response(500), i)
                for i in (3, 1, 2)]

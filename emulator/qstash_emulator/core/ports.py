@@ -134,6 +134,10 @@ class Store(QuotaBook, Protocol):
 
     def deliveries(self, tenant: str) -> Sequence[DeliveryRecord]: ...
 
+    def delivery_tenants(self) -> list[str]:
+        """Every tenant with delivery records (whichever process made them)."""
+        ...
+
     def reset(self, tenant: str | None) -> None: ...
 
     # schedules and URL groups (values replaced whole; reset clears them too)

@@ -61,7 +61,7 @@ async def deliveries(request: Request) -> Response:
     emulator = emulator_of(request)
     params = multi_params(request)
     wanted_ids = set(params.get("messageId", []))
-    tenants = [tenant] if tenant is not None else emulator.service.ctx.tenants.known()
+    tenants = [tenant] if tenant is not None else emulator.store.delivery_tenants()
     records = sorted(
         (r for t in tenants for r in emulator.service.deliveries(t)
          if not wanted_ids or r.message_id in wanted_ids),

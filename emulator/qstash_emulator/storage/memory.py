@@ -179,6 +179,9 @@ class MemoryStore(MemoryGates, LocalQuotaBook):
         data = self._tenants.get(tenant)
         return list(data.deliveries) if data else []
 
+    def delivery_tenants(self) -> list[str]:
+        return sorted(name for name, data in self._tenants.items() if data.deliveries)
+
     def reset(self, tenant: str | None) -> None:
         self._reset_gates(tenant)
         if tenant is None:

@@ -55,6 +55,10 @@ def tenant_segment(tenant: str) -> str:
     return tenant.replace("%", "%25").replace(":", "%3A").replace("\n", "%0A")
 
 
+def tenant_of_segment(segment: str) -> str:
+    return segment.replace("%0A", "\n").replace("%3A", ":").replace("%25", "%")
+
+
 def glob_escape(pattern: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in pattern)
 
@@ -239,6 +243,13 @@ class RedisStore:
     def deliveries(self, tenant: str) -> Sequence[DeliveryRecord]:
         raw = self.client.lrange(self._tkey(tenant, "deliveries"), 0, -1)
         return [decode(DeliveryRecord, item) for item in raw]
+
+    def delivery_tenants(self) -> list[str]:
+        start = len(self.prefix) + 3  # after "P:t:"
+        pattern = f"{glob_escape(self.prefix)}:t:*:deliveries"
+        segments = {text(key)[start:-len(":deliveries")]
+                    for key in self.client.scan_iter(match=pattern, count=1000)}
+        return sorted(tenant_of_segment(segment) for segment in segments)
 
     # schedules and URL groups
     def put_schedule(self, schedule: Schedule) -> None:
