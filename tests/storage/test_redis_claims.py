@@ -95,3 +95,16 @@ def test_the_lease_expires_by_itself_after_its_owner_stops_renewing(
     short.lease.stop()
     ttl_ms = short.client.pttl(short.lease.key)
     assert 0 < ttl_ms <= 200
+
+
+def test_a_cancel_on_another_instance_wins_over_an_attempt_begun_after_it(
+    open_redis_store: Factory,
+) -> None:
+    claimer, canceller = open_redis_store(), open_redis_store()
+    claimer.put_message(message("m1", 1000))
+    [popped] = claimer.pop_due(5000, 10)
+    canceller.put_message(replace(popped, state=State.CANCELED))
+    claimer.put_message(replace(popped, state=State.ACTIVE))
+    found = claimer.get_message(A, "m1")
+    assert found is not None and found.state is State.CANCELED
+    assert claimer.pop_due(10**13, 10) == [] and canceller.pop_due(10**13, 10) == []

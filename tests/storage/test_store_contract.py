@@ -76,6 +76,14 @@ def test_several_messages_read_at_once_keep_the_order_asked(store: Store) -> Non
     assert store.get_messages([]) == []
 
 
+def test_an_active_version_never_revives_a_finished_message(store: Store) -> None:
+    store.put_message(message("m1"))
+    store.put_message(message("m1", state=State.CANCELED))
+    store.put_message(message("m1", state=State.ACTIVE))  # an attempt begun elsewhere, too late
+    assert store.get_message(A, "m1") == message("m1", state=State.CANCELED)
+    assert list(store.active_messages(A)) == []
+
+
 def test_active_messages_are_the_unfinished_ones_in_creation_order(store: Store) -> None:
     for name in ("m1", "m2", "m3", "m4"):
         store.put_message(message(name))

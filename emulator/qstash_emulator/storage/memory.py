@@ -84,6 +84,8 @@ class MemoryStore(MemoryGates, LocalQuotaBook):
             if len(data.finished) > self._max_finished:
                 data.finished.popitem(last=False)
             return
+        if message.state is State.ACTIVE and message.message_id in data.finished:
+            return  # an attempt never revives a finished (e.g. cancelled) message
         data.active[message.message_id] = message
         if message.state in PENDING:
             entry = (message.due_at_ms, next(self._counter), message.tenant, message.message_id)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 # Store messages (any number, in order). Per message: its hash (active or finished) and
 # insertion order, its place in the due index, and its claim (dropped unless it is in flight).
+# An ACTIVE version never replaces a finished one: an instance that claimed a message just before
+# another one cancelled it must not bring it back.
 # KEYS: due, claims, order counter
 # ARGV: key prefix, max finished, then per message: tenant segment, id, json,
 #       kind (p pending | a active | f finished | o other), due ms
@@ -17,7 +19,9 @@ for i = 3, #ARGV, 5 do
   local tenant, id, json, kind = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local base = prefix .. ':t:' .. tenant .. ':'
   local member = tenant .. '\\n' .. id
-  if kind == 'f' then
+  if kind == 'a' and redis.call('HEXISTS', base .. 'finished', id) == 1 then
+    kind = 'skip'
+  elseif kind == 'f' then
     redis.call('HDEL', base .. 'active', id)
     redis.call('ZREM', base .. 'active:order', id)
     if redis.call('HSET', base .. 'finished', id, json) == 1 then
@@ -33,10 +37,10 @@ for i = 3, #ARGV, 5 do
   end
   if kind == 'p' then
     redis.call('ZADD', KEYS[1], ARGV[i + 4], member)
-  else
+  elseif kind ~= 'skip' then
     redis.call('ZREM', KEYS[1], member)
   end
-  if kind ~= 'a' then redis.call('HDEL', KEYS[2], member) end
+  if kind ~= 'a' and kind ~= 'skip' then redis.call('HDEL', KEYS[2], member) end
 end
 return 1
 """
