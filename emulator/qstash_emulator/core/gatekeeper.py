@@ -197,7 +197,8 @@ class Gatekeeper:
         return self.ctx.store.next_gate_wake_ms()
 
     def fire_due(self, now_ms: int) -> int:
-        if self.ctx.store.next_gate_wake_ms() is None:
+        first = self.ctx.store.next_gate_wake_ms()
+        if first is None or first > now_ms:  # nothing to wake: no need for the lock
             return 0
         with self.ctx.store.gate_lock():
             return self._fire_locked(now_ms)
