@@ -96,7 +96,6 @@ class RedisStore:
         ordered: Any = WritesFirst(client, self._writes)
         self.client = ordered
         self._put_messages = Script(ordered, lua.PUT_MESSAGES)
-        self._pop_due = Script(ordered, lua.POP_DUE)
         self._release = Script(ordered, lua.RELEASE_CLAIMS)
         self._claim_dedup = Script(ordered, lua.CLAIM_DEDUP)
         self._put_ordered = Script(ordered, lua.PUT_ORDERED)
@@ -158,11 +157,12 @@ class RedisStore:
     def get_messages(self, wanted: Sequence[tuple[str, str]]) -> list[Message | None]:
         if not wanted:
             return []
-        pipe = self.client.pipeline(transaction=False)
-        for tenant, message_id in wanted:  # active first, as in get_message
-            pipe.hget(self._tkey(tenant, "active"), message_id)
-            pipe.hget(self._tkey(tenant, "finished"), message_id)
-        raw: list[Any] = pipe.execute()
+        def reads(pipe: Any) -> None:
+            for tenant, message_id in wanted:  # active first, as in get_message
+                pipe.hget(self._tkey(tenant, "active"), message_id)
+                pipe.hget(self._tkey(tenant, "finished"), message_id)
+
+        raw = self._writes.send_with(reads)  # held-back writes ride along: one round trip
         found = [active if active is not None else finished
                  for active, finished in zip(raw[::2], raw[1::2], strict=True)]
         return [None if item is None else decode(Message, item) for item in found]
@@ -171,10 +171,9 @@ class RedisStore:
         return self._ordered(tenant, "active", Message)
 
     def pop_due(self, now_ms: int, limit: int) -> list[Message]:
-        raw = self._pop_due(
-            keys=[self._key("due"), self._key("claims"), self._key("instances")],
-            args=[now_ms, limit, self.lease.instance, self.prefix],
-        )
+        keys = [self._key("due"), self._key("claims"), self._key("instances")]
+        args = [now_ms, limit, self.lease.instance, self.prefix]
+        [raw] = self._writes.send_with(lambda pipe: pipe.eval(lua.POP_DUE, 3, *keys, *args))
         return [self._pending(decode(Message, item)) for item in raw]
 
     def _pending(self, message: Message) -> Message:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,22 +96,29 @@ class WriteBehind:
 
     def flush(self) -> None:
         """Send everything queued now, in one MULTI/EXEC."""
-        if not self._pending:
-            return
+        if self._pending:
+            self.send_with(lambda pipe: None)
+
+    def send_with(self, add_commands: Callable[[Any], None]) -> list[Any]:
+        """Send everything queued now followed by the commands `add_commands` puts on the
+        pipeline, in one MULTI/EXEC (one round trip); return those commands' replies."""
         with self._lock:
-            if not self._pending:
-                return
             pending, waiter = self._pending, self._waiter
             self._pending, self._waiter = PendingWrites(), None
+            pipe = self._client.pipeline(transaction=True)
+            held = self._queue(pipe, pending)
+            add_commands(pipe)
             try:
-                self._send(pending)
+                replies: list[Any] = pipe.execute()
             except Exception as exc:
                 _settle(waiter, exc)
                 raise
             _settle(waiter, None)
+            return replies[held:]
 
-    def _send(self, pending: PendingWrites) -> None:
-        pipe = self._client.pipeline(transaction=True)
+    def _queue(self, pipe: Any, pending: PendingWrites) -> int:
+        """Put the pending writes on `pipe`; return how many commands that took."""
+        before = len(pipe)
         if pending.messages:
             key = f"{self._prefix}:"
             pipe.eval(lua.PUT_MESSAGES, 3, key + "due", key + "claims", key + "order",
@@ -123,7 +130,7 @@ class WriteBehind:
             pipe.expire(name, ttl_s)
         if pending.quota_tenants:
             pipe.sadd(f"{self._prefix}:quota-tenants", *pending.quota_tenants)
-        pipe.execute()
+        return len(pipe) - before
 
 
 class WritesFirst:
