@@ -12,6 +12,7 @@ from ..core.model import DeliveryRequest, Response
 from ..core.ports import Clock, Dispatcher, Store, Ticker
 
 REMOTE_BATCH_S = 0.005
+RETRY_AFTER_ERROR_S = 0.2
 
 
 class Scheduler:
@@ -127,23 +128,34 @@ class Scheduler:
                 done.set_exception(error)
 
     async def _run(self) -> None:
-        assert self._wake is not None
         while True:
-            if self.run_due():
-                await self._breathe()
-                continue
-            self._wake.clear()
-            delay = self._idle_delay()
-            if delay == 0.0:
-                continue
-            timer = None
-            if delay is not None:
-                timer = asyncio.get_running_loop().call_later(delay, self._wake.set)
+            try:
+                await self._pass()
+            except Exception as exc:  # e.g. Redis unreachable for a moment: report, go on
+                asyncio.get_running_loop().call_exception_handler(
+                    {"message": "scheduler pass failed; trying again", "exception": exc})
+                await wall_wait(RETRY_AFTER_ERROR_S)
+
+    async def _pass(self) -> None:
+        """Start what is due, or wait until something may be."""
+        assert self._wake is not None
+        if self.run_due():
+            await self._breathe()
+            return
+        self._wake.clear()
+        delay = self._idle_delay()
+        if delay == 0.0:
+            return
+        timer = None
+        if delay is not None:
+            timer = asyncio.get_running_loop().call_later(delay, self._wake.set)
+        try:
             await self._wake.wait()
+        finally:
             self._planned_ms = None
             if timer is not None:
                 timer.cancel()
-            await self._breathe()
+        await self._breathe()
 
     async def _breathe(self) -> None:
         """Let other work run. With a remote store, wait a few ms so that one pass (a few round

@@ -137,3 +137,34 @@ async def test_on_a_real_clock_a_message_due_before_the_planned_wake_is_not_kept
     await emulator.stop()
     assert [r.message_id for r in dispatcher.requests] == [early, late]
     assert dispatcher.requests[0].started_at_ms < published_ms + 100_000
+
+
+class StoreDownOnce(MemoryStore):
+    """A memory store whose first look for due work fails, as a remote store's can."""
+
+    failures = 1
+
+    def pop_due(self, now_ms: int, limit: int) -> list:  # type: ignore[type-arg]
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("store unreachable")
+        return super().pop_due(now_ms, limit)
+
+
+@pytest.mark.anyio
+async def test_the_scheduler_reports_a_failed_pass_and_keeps_running() -> None:
+    dispatcher = FunctionDispatcher(lambda r: Response(200))
+    emulator = Emulator(Settings(clock="virtual", tokens=(TENANT,)),
+                        clock=VirtualClock(start=1_700_000_000), store=StoreDownOnce(),
+                        dispatcher=dispatcher, ids=RandomIds(seed=1))
+    reported: list[object] = []
+    asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: reported.append(ctx))
+    await emulator.start()
+    message_id = publish(emulator)
+    for _ in range(200):
+        if dispatcher.requests:
+            break
+        await asyncio.sleep(0.01)
+    await emulator.stop()
+    assert [r.message_id for r in dispatcher.requests] == [message_id]
+    assert [str(c["exception"]) for c in reported] == ["store unreachable"]  # type: ignore[index]
