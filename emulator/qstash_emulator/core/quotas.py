@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 from . import protocol as p
 from .errors import BadRequest, BurstLimited, QuotaExceeded
@@ -159,11 +160,7 @@ class LocalQuotaBook:
         self._quota_tenants.add(tenant)
 
     def clear_usage(self, tenant: str | None) -> None:
-        if tenant is None:
-            self._usage.clear()
-        else:
-            for item in [k for k in self._usage if k[0] == tenant]:
-                del self._usage[item]
+        forget_entries(self._usage, tenant)
 
     def forget_quota(self, tenant: str | None) -> None:
         self.clear_usage(tenant)
@@ -361,14 +358,19 @@ class Quotas:
         return flag
 
     def _forget_flags(self, tenant: str | None) -> None:
-        if tenant is None:
-            self._exhausted.clear()
-        else:
-            for key in [k for k in self._exhausted if k[0] == tenant]:
-                del self._exhausted[key]
+        forget_entries(self._exhausted, tenant)
 
     def _usage(self, tenant: str, window: Window, now_ms: int) -> Usage:
         return self.book.usage(tenant, window.value, window_key(window, now_ms))
+
+
+def forget_entries(entries: dict[Any, Any], tenant: str | None) -> None:
+    """Drop the entries whose key (a tuple) starts with `tenant`; every entry with None."""
+    if tenant is None:
+        entries.clear()
+        return
+    for key in [k for k in entries if k[0] == tenant]:
+        del entries[key]
 
 
 def _verdict(status: WindowStatus) -> Verdict:
