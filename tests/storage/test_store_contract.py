@@ -126,6 +126,20 @@ def test_only_pending_messages_are_due(store: Store) -> None:
     assert store.next_due_ms() is None
 
 
+def test_a_released_attempt_is_due_again_and_pending(store: Store) -> None:
+    store.put_message(message("m1", 1000, retried=1, state=State.RETRY))
+    store.put_message(message("done", 1000))
+    popped = {m.message_id: m for m in store.pop_due(1000, 10)}
+    store.put_message(replace(popped["m1"], state=State.ACTIVE))
+    store.put_message(replace(popped["done"], state=State.DELIVERED))
+    assert store.pop_due(10_000, 10) == []
+    store.release(A, "m1", 5000)
+    store.release(A, "done", 5000)
+    store.release(A, "unknown", 5000)
+    again = store.pop_due(5000, 10)
+    assert [(m.message_id, m.state, m.retried) for m in again] == [("m1", State.RETRY, 1)]
+
+
 def test_a_new_due_time_replaces_the_old_one(store: Store) -> None:
     store.put_message(message("m1", 1000))
     store.put_message(message("m1", 4000, state=State.RETRY))

@@ -108,6 +108,11 @@ class Store(QuotaBook, Protocol):
 
     def next_due_ms(self) -> int | None: ...
 
+    def release(self, tenant: str, message_id: str, now_ms: int) -> None:
+        """Give up an attempt this process took with `pop_due` but could not complete: if the
+        message is still unfinished it is due again at `now_ms` (and pending when popped)."""
+        ...
+
     def claim_dedup(
         self, tenant: str, key: str, message_id: str, now_ms: int, window_ms: int
     ) -> str | None: ...

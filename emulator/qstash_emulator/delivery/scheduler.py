@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
@@ -41,6 +42,7 @@ class Scheduler:
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._unreleased: list[tuple[str, str]] = []  # attempts to give back to the store
         self._planned_ms: int | None = None  # while idle: the due time the timer is set for
         self._finishing: list[tuple[DeliveryRequest, Response, asyncio.Future[None]]] = []
 
@@ -74,6 +76,7 @@ class Scheduler:
 
     def run_due(self) -> int:
         """Fire due tickers, then start an attempt for every message due now (slots allowing)."""
+        self._release_given_back()
         now_ms = self._clock.now_ms()
         fired = sum(ticker.fire_due(now_ms) for ticker in self.tickers)
         return fired + self._start_due()
@@ -102,6 +105,26 @@ class Scheduler:
         self.notify()
 
     async def _attempt(self, request: DeliveryRequest) -> None:
+        try:
+            await self._complete(request)
+        except Exception:
+            self._give_back(request)
+            raise
+
+    def _give_back(self, request: DeliveryRequest) -> None:
+        """An attempt that failed midway (e.g. the store unreachable) is made again later."""
+        self._unreleased.append((request.tenant, request.message_id))
+        with contextlib.suppress(Exception):  # else the next pass tries again
+            self._release_given_back()
+        self.notify()
+
+    def _release_given_back(self) -> None:
+        while self._unreleased:
+            tenant, message_id = self._unreleased[0]
+            self._store.release(tenant, message_id, self._clock.now_ms())
+            self._unreleased.pop(0)
+
+    async def _complete(self, request: DeliveryRequest) -> None:
         await self._store.commit()  # the ACTIVE state is stored before the request goes out
         response = await self._dispatcher.dispatch(request)
         done = asyncio.get_running_loop().create_future()

@@ -7,7 +7,7 @@ import itertools
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..core.model import (
     DeliveryRecord,
@@ -112,6 +112,13 @@ class MemoryStore(MemoryGates, LocalQuotaBook):
             if message is not None:
                 due.append(message)
         return due
+
+    def release(self, tenant: str, message_id: str, now_ms: int) -> None:
+        data = self._tenants.get(tenant)
+        message = data.active.get(message_id) if data else None
+        if message is not None:
+            state = State.RETRY if message.retried else State.CREATED
+            self.put_message(replace(message, state=state, due_at_ms=now_ms))
 
     def _live(self, tenant: str, message_id: str, due_at: int) -> Message | None:
         data = self._tenants.get(tenant)

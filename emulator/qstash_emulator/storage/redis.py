@@ -97,6 +97,7 @@ class RedisStore:
         self.client = ordered
         self._put_messages = Script(ordered, lua.PUT_MESSAGES)
         self._release = Script(ordered, lua.RELEASE_CLAIMS)
+        self._release_one = Script(ordered, lua.RELEASE_ONE)
         self._claim_dedup = Script(ordered, lua.CLAIM_DEDUP)
         self._put_ordered = Script(ordered, lua.PUT_ORDERED)
         self._list_ordered = Script(ordered, lua.LIST_ORDERED)
@@ -175,6 +176,10 @@ class RedisStore:
         args = [now_ms, limit, self.lease.instance, self.prefix]
         [raw] = self._writes.send_with(lambda pipe: pipe.eval(lua.POP_DUE, 3, *keys, *args))
         return [self._pending(decode(Message, item)) for item in raw]
+
+    def release(self, tenant: str, message_id: str, now_ms: int) -> None:
+        self._release_one(keys=[self._key("due"), self._key("claims")],
+                          args=[self.lease.instance, now_ms, self._member(tenant, message_id)])
 
     def _pending(self, message: Message) -> Message:
         """A claimed message; one left ACTIVE by a dead instance is made pending again."""

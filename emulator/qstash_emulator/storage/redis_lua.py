@@ -94,6 +94,16 @@ redis.call('DEL', KEYS[4])
 return 1
 """
 
+# Give one claim of this instance back to the due index (due at ARGV[2]).
+# KEYS: due, claims.  ARGV: this instance, due ms, member
+RELEASE_ONE = """
+if redis.call('HGET', KEYS[2], ARGV[3]) == ARGV[1] then
+  redis.call('HDEL', KEYS[2], ARGV[3])
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+end
+return 1
+"""
+
 # The id already holding `key` within its window (emulator time), or claim it and return false.
 # KEYS: dedup key.  ARGV: message id, now ms, expires at ms, garbage-collection ttl ms
 CLAIM_DEDUP = """

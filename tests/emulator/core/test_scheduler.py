@@ -168,3 +168,34 @@ async def test_the_scheduler_reports_a_failed_pass_and_keeps_running() -> None:
     await emulator.stop()
     assert [r.message_id for r in dispatcher.requests] == [message_id]
     assert [str(c["exception"]) for c in reported] == ["store unreachable"]  # type: ignore[index]
+
+
+class StoreDownWhileFinishing(MemoryStore):
+    """A memory store that fails the first read of a finishing attempt's message."""
+
+    failures = 1
+
+    def get_messages(self, wanted: list[tuple[str, str]]) -> list:  # type: ignore[override,type-arg]
+        current = super().get_messages(wanted)
+        if self.failures and current and all(
+            m is not None and m.state is State.ACTIVE for m in current
+        ):
+            self.failures -= 1
+            raise ConnectionError("store unreachable")
+        return current
+
+
+@pytest.mark.anyio
+async def test_an_attempt_that_fails_midway_is_given_back_and_made_again() -> None:
+    dispatcher = FunctionDispatcher(lambda r: Response(200))
+    store = StoreDownWhileFinishing()
+    emulator = Emulator(Settings(clock="virtual", tokens=(TENANT,)),
+                        clock=VirtualClock(start=1_700_000_000), store=store,
+                        dispatcher=dispatcher, ids=RandomIds(seed=1))
+    asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: None)
+    message_id = publish(emulator)
+    await emulator.drain()
+    assert store.failures == 0
+    assert [r.message_id for r in dispatcher.requests] == [message_id, message_id]
+    found = store.get_message(TENANT, message_id)
+    assert found is not None and found.state is State.DELIVERED
