@@ -37,4 +37,14 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, message, dict(exc.headers or {}))
 
 
-HANDLERS = {EmulatorError: on_emulator_error, HTTPException: on_http_error}
+async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+    """Anything else (e.g. the store unreachable) still answers in QStash's error format; the
+    server logs the traceback as well."""
+    return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+HANDLERS = {
+    EmulatorError: on_emulator_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected_error,
+}

@@ -8,6 +8,12 @@ from qstash import QStash
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
 from pytest_qstash.server import EmulatorServer
+from pytest_qstash.serving import ServerThread
+from qstash_emulator import Emulator, Settings
+from qstash_emulator.app import create_app
+from qstash_emulator.core.model import Message
+from qstash_emulator.core.tenants import DEFAULT_TOKEN
+from qstash_emulator.storage.memory import MemoryStore
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -86,3 +92,17 @@ def test_reset_all_tenants(endpoint: Endpoint) -> None:
             control.reset(all_tenants=True)
         assert second.log.list().logs == []
         assert all(ids)
+
+
+class StoreDown(MemoryStore):
+    def put_message(self, message: Message) -> None:
+        raise ConnectionError("store unreachable")
+
+
+def test_an_unexpected_failure_is_answered_in_the_error_format() -> None:
+    app = create_app(Emulator(Settings(clock="virtual"), store=StoreDown()))
+    with ServerThread(app, lifespan="on") as served:
+        answer = httpx.post(f"{served.url}/v2/publish/http://127.0.0.1:9/x", content=b"x",
+                            headers=_auth(DEFAULT_TOKEN))
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "internal error: ConnectionError: store unreachable"}
