@@ -10,6 +10,7 @@ from .model import LogEvent, Message, Response, SigningKeys, State
 from .plan_limits import DEFAULT_PLAN
 from .ports import Clock, IdSource, Store
 from .quotas import SETTINGS_CACHE_S, Quotas
+from .recent import RecentReads
 from .tenants import TenantDirectory
 
 
@@ -33,11 +34,12 @@ class Context:
     """Tell the scheduler about new work (due at that time; None: look at everything)."""
     quotas: Quotas = field(default_factory=Quotas)
     faults: Faults = field(default_factory=Faults)
-    signing_keys: dict[str, tuple[float, SigningKeys]] = field(default_factory=dict, repr=False)
+    signing_keys: RecentReads[SigningKeys] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.quotas.clock is None:
             self.quotas.clock = self.clock
+        self.signing_keys = RecentReads(self.clock.wall, SETTINGS_CACHE_S)
 
     def now_ms(self) -> int:
         return self.clock.now_ms()
@@ -72,26 +74,13 @@ class Context:
         return f"{self.now_ms()}-{self.store.next_seq()}"
 
     def keys(self, tenant: str) -> SigningKeys:
-        keys = self.store.get_keys(tenant) or self.tenants.initial_keys(tenant)
-        self.signing_keys[tenant] = (self.clock.wall(), keys)
-        return keys
+        return self.store.get_keys(tenant) or self.tenants.initial_keys(tenant)
 
     def keys_to_sign(self, tenant: str) -> SigningKeys:
         """`keys`, read at most once per SETTINGS_CACHE_S (a rotation through another instance
         sharing the store shows up that soon; one through this instance at once)."""
-        cached = self.signing_keys.get(tenant)
-        if cached is not None and self.clock.wall() - cached[0] < SETTINGS_CACHE_S:
-            return cached[1]
-        if len(self.signing_keys) > 10_000:
-            self.signing_keys.clear()
-        return self.keys(tenant)
+        return self.signing_keys.get((tenant,), lambda: self.keys(tenant))
 
     def set_keys(self, tenant: str, keys: SigningKeys) -> None:
         self.store.set_keys(tenant, keys)
-        self.signing_keys[tenant] = (self.clock.wall(), keys)
-
-    def forget_keys(self, tenant: str | None) -> None:
-        if tenant is None:
-            self.signing_keys.clear()
-        else:
-            self.signing_keys.pop(tenant, None)
+        self.signing_keys.put((tenant,), keys)

@@ -11,12 +11,12 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
 
 from . import protocol as p
 from .errors import BadRequest, BurstLimited, QuotaExceeded
 from .model import QuotaSettings, Usage
 from .ports import Clock, QuotaBook
+from .recent import RecentReads
 
 DAY_MS = 86_400_000
 MB = 1024 * 1024
@@ -160,7 +160,11 @@ class LocalQuotaBook:
         self._quota_tenants.add(tenant)
 
     def clear_usage(self, tenant: str | None) -> None:
-        forget_entries(self._usage, tenant)
+        if tenant is None:
+            self._usage.clear()
+        else:
+            for item in [k for k in self._usage if k[0] == tenant]:
+                del self._usage[item]
 
     def forget_quota(self, tenant: str | None) -> None:
         self.clear_usage(tenant)
@@ -204,8 +208,11 @@ class Quotas:
             local._init_quota_book()
             book = local
         self.book: QuotaBook = book
-        self._cache: dict[str, tuple[float, QuotaSettings | None]] = {}
-        self._exhausted: dict[tuple[str, Window, int], tuple[float, bool]] = {}
+        # read from the book at most once per SETTINGS_CACHE_S: a publish asks for several
+        # limits, and another instance's changes show up that soon
+        self._settings_read: RecentReads[QuotaSettings | None] = RecentReads(
+            self._wall, SETTINGS_CACHE_S)
+        self._exhausted_read: RecentReads[bool] = RecentReads(self._wall, SETTINGS_CACHE_S)
 
     # --- limits ---------------------------------------------------------------------------
 
@@ -233,7 +240,7 @@ class Quotas:
         state = self.book.quota_settings(tenant) or QuotaSettings()
         self.book.put_quota_settings(tenant, QuotaSettings(
             plan if plan is not None else state.plan, {**state.overrides, **limits}))
-        self._cache.pop(tenant, None)
+        self._settings_read.forget(tenant)
 
     # --- checking and counting ------------------------------------------------------------
 
@@ -293,21 +300,18 @@ class Quotas:
         used = self._usage(tenant, window, now).used
         self.book.mark_exhausted(tenant, window.value, window_key(window, now),
                                  used if limit is None else max(used, limit))
-        self._forget_flags(tenant)
+        self._exhausted_read.forget(tenant)
 
     def reset(self, tenant: str | None) -> None:
         """Forget usage (every tenant with None); limits set for the tenant stay."""
         self.book.clear_usage(tenant)
-        self._forget_flags(tenant)
+        self._exhausted_read.forget(tenant)
 
     def forget(self, tenant: str | None) -> None:
         """Forget usage and every setting of a tenant (all tenants with None)."""
         self.book.forget_quota(tenant)
-        self._forget_flags(tenant)
-        if tenant is None:
-            self._cache.clear()
-        else:
-            self._cache.pop(tenant, None)
+        self._exhausted_read.forget(tenant)
+        self._settings_read.forget(tenant)
 
     def tenants(self) -> list[str]:
         return self.book.quota_tenants()
@@ -330,47 +334,20 @@ class Quotas:
             return now_ms
         return self.clock.now_ms() if self.clock is not None else 0
 
+    def _wall(self) -> float:
+        return self.clock.wall() if self.clock is not None else 0.0
+
     def _settings(self, tenant: str) -> QuotaSettings | None:
-        """The tenant's settings, read from the book at most once per SETTINGS_CACHE_S (wall):
-        a publish asks for several limits, and another instance's changes show up that soon."""
-        wall = self.clock.wall() if self.clock is not None else 0.0
-        cached = self._cache.get(tenant)
-        if cached is not None and wall - cached[0] < SETTINGS_CACHE_S:
-            return cached[1]
-        settings = self.book.quota_settings(tenant)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[tenant] = (wall, settings)
-        return settings
+        return self._settings_read.get((tenant,), lambda: self.book.quota_settings(tenant))
 
     def _exhausted_flag(self, tenant: str, window: Window, now_ms: int) -> bool:
         """Whether `window` was used up by `exhaust`, for a window without a limit (so that
         counts do not matter): read at most once per SETTINGS_CACHE_S, like the settings."""
-        wall = self.clock.wall() if self.clock is not None else 0.0
         key = (tenant, window, window_key(window, now_ms))
-        cached = self._exhausted.get(key)
-        if cached is not None and wall - cached[0] < SETTINGS_CACHE_S:
-            return cached[1]
-        flag = self._usage(tenant, window, now_ms).exhausted
-        if len(self._exhausted) > 10_000:
-            self._exhausted.clear()
-        self._exhausted[key] = (wall, flag)
-        return flag
-
-    def _forget_flags(self, tenant: str | None) -> None:
-        forget_entries(self._exhausted, tenant)
+        return self._exhausted_read.get(key, lambda: self._usage(tenant, window, now_ms).exhausted)
 
     def _usage(self, tenant: str, window: Window, now_ms: int) -> Usage:
         return self.book.usage(tenant, window.value, window_key(window, now_ms))
-
-
-def forget_entries(entries: dict[Any, Any], tenant: str | None) -> None:
-    """Drop the entries whose key (a tuple) starts with `tenant`; every entry with None."""
-    if tenant is None:
-        entries.clear()
-        return
-    for key in [k for k in entries if k[0] == tenant]:
-        del entries[key]
 
 
 def _verdict(status: WindowStatus) -> Verdict:

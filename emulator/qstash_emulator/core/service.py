@@ -54,4 +54,4 @@ class Service:
     def reset(self, tenant: str | None) -> None:
         """Forget everything of one tenant (or of all tenants with None)."""
         self.ctx.store.reset(tenant)
-        self.ctx.forget_keys(tenant)
+        self.ctx.signing_keys.forget(tenant)

@@ -95,14 +95,12 @@ class RedisStore:
         self._raw = client
         ordered: Any = WritesFirst(client, self._writes)
         self.client = ordered
-        self._put_messages = Script(ordered, lua.PUT_MESSAGES)
         self._release = Script(ordered, lua.RELEASE_CLAIMS)
         self._release_one = Script(ordered, lua.RELEASE_ONE)
         self._claim_dedup = Script(ordered, lua.CLAIM_DEDUP)
         self._put_ordered = Script(ordered, lua.PUT_ORDERED)
         self._list_ordered = Script(ordered, lua.LIST_ORDERED)
         self._delete_ordered = Script(ordered, lua.DELETE_ORDERED)
-        self._append_bounded = Script(ordered, lua.APPEND_BOUNDED)
         self._seqs: Iterator[int] = iter(())
         self.lease = Lease(client, prefix, lease_ms)
         self.lease.start()
@@ -140,13 +138,15 @@ class RedisStore:
             kind = "p"
         else:
             kind = "a" if message.state is State.ACTIVE else "o"
-        args = (tenant_segment(message.tenant), message.message_id, encode(message), kind,
-                message.due_at_ms)
-        if self._writes.deferring:
-            self._writes.put_message(*args)
-            return
-        self._put_messages(keys=[self._key("due"), self._key("claims"), self._key("order")],
-                           args=[self.prefix, self._max_finished, *args])
+        self._writes.put_message(tenant_segment(message.tenant), message.message_id,
+                                 encode(message), kind, message.due_at_ms)
+        self._send_unless_deferred()
+
+    def _send_unless_deferred(self) -> None:
+        """Messages, log entries and usage counts all go through the write queue; outside
+        `deferred()` it is sent at once."""
+        if not self._writes.deferring:
+            self._writes.flush()
 
     def get_message(self, tenant: str, message_id: str) -> Message | None:
         # a message only ever moves from active to finished, so this order never misses one
@@ -158,6 +158,7 @@ class RedisStore:
     def get_messages(self, wanted: Sequence[tuple[str, str]]) -> list[Message | None]:
         if not wanted:
             return []
+
         def reads(pipe: Any) -> None:
             for tenant, message_id in wanted:  # active first, as in get_message
                 pipe.hget(self._tkey(tenant, "active"), message_id)
@@ -392,18 +393,10 @@ class RedisStore:
         return int(used)
 
     def charge_usage(self, tenant: str, windows: Sequence[tuple[str, int]], count: int) -> None:
-        if self._writes.deferring:
-            for window, key in windows:
-                ttl_s = USAGE_TTL_S.get(window, USAGE_TTL_S["daily"])
-                self._writes.charge(self._usage_key(tenant, window, key), count, ttl_s, tenant)
-            return
-        pipe = self.client.pipeline(transaction=False)
         for window, key in windows:
-            name = self._usage_key(tenant, window, key)
-            pipe.hincrby(name, "used", count)
-            pipe.expire(name, USAGE_TTL_S.get(window, USAGE_TTL_S["daily"]))
-        pipe.sadd(self._key("quota-tenants"), tenant)
-        pipe.execute()
+            ttl_s = USAGE_TTL_S.get(window, USAGE_TTL_S["daily"])
+            self._writes.charge(self._usage_key(tenant, window, key), count, ttl_s, tenant)
+        self._send_unless_deferred()
 
     def mark_exhausted(self, tenant: str, window: str, key: int, used: int) -> None:
         name = self._usage_key(tenant, window, key)
@@ -481,10 +474,8 @@ class RedisStore:
         return [decode(cls, raw) for raw in self._list_ordered(keys=keys)]
 
     def _append(self, key: str, value: bytes, limit: int) -> None:
-        if self._writes.deferring:
-            self._writes.append(key, value, limit)
-            return
-        self._append_bounded(keys=[key], args=[limit, value])
+        self._writes.append(key, value, limit)
+        self._send_unless_deferred()
 
     def _delete_matching(self, pattern: str) -> None:
         batch: list[bytes] = []

@@ -1,10 +1,10 @@
 """Writes the Redis store holds back and sends together: many publishes, one round trip.
 
-Inside `RedisStore.deferred()`, storing a message, appending a log event and counting quota
-usage are queued here instead of being sent one command at a time. They go to Redis in one
-MULTI/EXEC when `commit()` is awaited (one send serves every caller waiting at that moment), or
-earlier: before any other command this process sends (see `WritesFirst`), so Redis always sees
-this process's writes in the order they were made, and reads see them.
+Storing a message, appending a log event and counting quota usage are queued here. Outside
+`RedisStore.deferred()` the queue is sent at once; inside, it goes to Redis in one MULTI/EXEC
+when `commit()` is awaited (one send serves every caller waiting at that moment), or earlier:
+before any other command this process sends (see `WritesFirst`), so Redis always sees this
+process's writes in the order they were made, and reads see them.
 """
 
 from __future__ import annotations
