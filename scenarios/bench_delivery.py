@@ -18,8 +18,8 @@ import tracemalloc
 from support import free_port, start_destination, stop
 
 from qstash_emulator import Emulator, Settings, VirtualClock
+from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest
-from qstash_emulator.core.publisher import PublishRequest
 from qstash_emulator.delivery.dispatchers import AiohttpDispatcher, HttpxDispatcher
 
 

@@ -15,8 +15,8 @@ import asyncio
 import time
 
 from qstash_emulator import Emulator, Settings, VirtualClock
+from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest, Response
-from qstash_emulator.core.publisher import PublishRequest
 from qstash_emulator.storage.memory import MemoryStore
 
 

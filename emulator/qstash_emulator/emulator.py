@@ -5,9 +5,9 @@ from __future__ import annotations
 from .clocks import SystemClock, VirtualClock
 from .core.context import Context, Limits
 from .core.errors import BadRequest
-from .core.outages import Outages
+from .core.harness.outages import Outages
+from .core.harness.quotas import Quotas
 from .core.ports import Clock, Dispatcher, IdSource, Store
-from .core.quotas import Quotas
 from .core.service import Service
 from .core.tenants import TenantDirectory
 from .delivery.dispatchers import AiohttpDispatcher

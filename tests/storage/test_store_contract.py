@@ -318,7 +318,7 @@ def test_url_groups_round_trip_per_tenant(store: Store) -> None:
 
 # gates (queues and flow-control keys)
 def test_gates_wait_lists_and_wakes(store: Store) -> None:
-    from qstash_emulator.core.gates import Gate, GateKind
+    from qstash_emulator.core.gating.rules import Gate, GateKind
 
     queue = Gate(GateKind.QUEUE, "q", parallelism=1, holders=frozenset({"m1"}),
                  children=frozenset({("m1", "c1")}))

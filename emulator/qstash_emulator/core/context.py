@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from .faults import Faults
+from .harness.faults import Faults
+from .harness.quotas import SETTINGS_CACHE_S, Quotas
 from .model import LogEvent, Message, Response, SigningKeys, State
 from .plan_limits import DEFAULT_PLAN
 from .ports import Clock, IdSource, Store
-from .quotas import SETTINGS_CACHE_S, Quotas
 from .recent import RecentReads
 from .tenants import TenantDirectory
 

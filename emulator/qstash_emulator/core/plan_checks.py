@@ -14,8 +14,8 @@ from dataclasses import replace
 
 from . import protocol as p
 from .errors import BadRequest, PayloadTooLarge
+from .harness.quotas import Quotas
 from .model import Message
-from .quotas import Quotas
 
 
 def enforce_plan(template: Message, quotas: Quotas, tenant: str, max_body_bytes: int) -> Message:

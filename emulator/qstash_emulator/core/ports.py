@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from .gates import Gate
+from .gating.rules import Gate
 from .model import (
     DeliveryRecord,
     DeliveryRequest,

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import protocol as p
-from .attempts import Attempts
 from .context import Context
 from .errors import Unauthorized
-from .flow_control import FlowControls
-from .gatekeeper import Gatekeeper
+from .gating.admission import Gatekeeper
+from .gating.flow_control import FlowControls
+from .gating.queues import Queues
+from .messages.attempts import Attempts
+from .messages.publish import Publisher
+from .messages.queries import Queries
 from .model import DeliveryRecord, SigningKeys, Tenant
-from .publisher import Publisher
-from .queries import Queries
-from .queues import Queues
-from .schedules import Schedules
-from .url_groups import UrlGroups
+from .schedules.schedules import Schedules
+from .url_groups.url_groups import UrlGroups
 
 
 class Service:

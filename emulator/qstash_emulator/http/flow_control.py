@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.flow_control import FlowControls, FlowInfo
+from ..core.gating.flow_control import FlowControls, FlowInfo
 from .common import FastJSON, emulator_of, tenant_of
 
 

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs
 from ..clocks import wall_wait
 from ..core import protocol as p
 from ..core.errors import BurstLimited
-from ..core.outages import API_PREFIX, Outage, OutageMode
-from ..core.quotas import burst_limited
+from ..core.harness.outages import API_PREFIX, Outage, OutageMode
+from ..core.harness.quotas import burst_limited
 
 if TYPE_CHECKING:
     from ..emulator import Emulator

@@ -15,9 +15,9 @@ from starlette.routing import Route
 
 from ..core import protocol as p
 from ..core.errors import BadRequest, NotFound
-from ..core.faults import FaultRule
-from ..core.outages import Outage, parse_outage
-from ..core.quotas import Plan, Quotas, Window
+from ..core.harness.faults import FaultRule
+from ..core.harness.outages import Outage, parse_outage
+from ..core.harness.quotas import Plan, Quotas, Window
 from ..core.tenants import DEFAULT_TOKEN
 from .common import FastJSON, emulator_of, read_json, token_of
 

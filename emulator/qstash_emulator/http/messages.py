@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.errors import BadRequest
-from ..core.filters import values
+from ..core.messages.filters import values
 from .common import FastJSON, emulator_of, multi_params, read_json, tenant_of
 from .render import message_json
 

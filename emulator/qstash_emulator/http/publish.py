@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.publisher import Published, PublishRequest, parse_batch
+from ..core.messages.publish import Published, PublishRequest, parse_batch
 from .common import (
     FastJSON,
     caller_ip,

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.queues import QueueInfo, parse_upsert
+from ..core.gating.queues import QueueInfo, parse_upsert
 from .common import FastJSON, emulator_of, read_json, tenant_of
 from .publish import publish_to
 

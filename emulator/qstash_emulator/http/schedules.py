@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..core.messages.publish import PublishRequest
 from ..core.model import Schedule, ScheduleState
-from ..core.publisher import PublishRequest
 from .common import FastJSON, caller_ip, emulator_of, publish_config, read_body, tenant_of
 from .render import message_json
 

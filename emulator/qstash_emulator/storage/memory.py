@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 
+from ..core.harness.quotas import LocalQuotaBook
 from ..core.model import (
     DeliveryRecord,
     DlqEntry,
@@ -19,7 +20,6 @@ from ..core.model import (
     State,
     UrlGroup,
 )
-from ..core.quotas import LocalQuotaBook
 from .memory_gates import MemoryGates
 
 PENDING = (State.CREATED, State.RETRY)

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import redis
 from redis.commands.core import Script
 
-from ..core.gates import Gate
+from ..core.gating.rules import Gate
 from ..core.model import (
     DeliveryRecord,
     DlqEntry,

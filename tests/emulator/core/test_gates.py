@@ -8,14 +8,14 @@ from collections.abc import Callable
 import pytest
 
 from qstash_emulator import Emulator, Settings, VirtualClock
-from qstash_emulator.core import gates as g
+from qstash_emulator.core.gating import rules as g
 from qstash_emulator.core.context import Limits
 from qstash_emulator.core.errors import PreconditionFailed
-from qstash_emulator.core.gates import Gate, GateKind
+from qstash_emulator.core.gating.queues import QueueUpsert
+from qstash_emulator.core.gating.rules import Gate, GateKind
+from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest, FlowControl, Response
 from qstash_emulator.core.plan_limits import DEFAULT_PLAN, PLANS, plan_limits
-from qstash_emulator.core.publisher import PublishRequest
-from qstash_emulator.core.queues import QueueUpsert
 from qstash_emulator.delivery.dispatchers import FunctionDispatcher
 from qstash_emulator.ids import RandomIds
 from qstash_emulator.storage.memory import MemoryStore

@@ -9,7 +9,7 @@ import pytest
 from qstash_emulator.clocks import VirtualClock
 from qstash_emulator.core import protocol as p
 from qstash_emulator.core.errors import BadRequest, BurstLimited, QuotaExceeded
-from qstash_emulator.core.quotas import (
+from qstash_emulator.core.harness.quotas import (
     PLANS,
     SETTINGS_CACHE_S,
     LocalQuotaBook,

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from qstash_emulator import Emulator, Settings, VirtualClock
-from qstash_emulator.core.cron import parse_cron
 from qstash_emulator.core.errors import BadRequest, PreconditionFailed
 from qstash_emulator.core.limits import DEFAULT_PLAN, PLANS, limits_for
+from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest, Response
-from qstash_emulator.core.publisher import PublishRequest
+from qstash_emulator.core.schedules.cron import parse_cron
 from qstash_emulator.ids import RandomIds
 from qstash_emulator.storage.memory import MemoryStore
 

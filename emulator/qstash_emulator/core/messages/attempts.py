@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import protocol as p
-from .context import Context
-from .faults import spoil
-from .gatekeeper import Gatekeeper
-from .gates import is_gated
-from .lifecycle import callback_body, callback_message, decide, error_text
-from .model import (
+from .. import protocol as p
+from ..context import Context
+from ..gating.admission import Gatekeeper
+from ..gating.rules import is_gated
+from ..harness.faults import spoil
+from ..model import (
     DeliveryRecord,
     DeliveryRequest,
     DlqEntry,
@@ -19,6 +18,7 @@ from .model import (
     Response,
     State,
 )
+from .lifecycle import callback_body, callback_message, decide, error_text
 from .signing import SignatureClaims, sign
 
 PENDING = frozenset({State.CREATED, State.RETRY})

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from . import gates as g
-from .context import Context
-from .gates import Gate, GateKind, is_gated
-from .model import Kind, Message, State
+from ..context import Context
+from ..model import Kind, Message, State
+from . import rules as g
+from .rules import Gate, GateKind, is_gated
 
 PENDING = (State.CREATED, State.RETRY)
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from . import gates as g
-from . import protocol as p
-from .context import Context
-from .errors import BadRequest, NotFound, PreconditionFailed
-from .gatekeeper import Gatekeeper
-from .gates import Gate, GateKind
-from .model import Kind, Message
-from .plan_limits import plan_limits
-from .publishing import Parsed
-from .queries import Queries
+from .. import protocol as p
+from ..context import Context
+from ..errors import BadRequest, NotFound, PreconditionFailed
+from ..messages.parse import Parsed
+from ..messages.queries import Queries
+from ..model import Kind, Message
+from ..plan_limits import plan_limits
+from . import rules as g
+from .admission import Gatekeeper
+from .rules import Gate, GateKind
 
 QUEUE = GateKind.QUEUE.value
 

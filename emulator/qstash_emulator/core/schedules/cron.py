@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
-from . import protocol as p
-from .errors import BadRequest
+from .. import protocol as p
+from ..errors import BadRequest
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _LOCK = threading.Lock()  # cached iterators are shared by every emulator in the process

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from . import protocol as p
-from .context import Context
-from .errors import NotFound
+from .. import protocol as p
+from ..context import Context
+from ..errors import NotFound
+from ..gating.admission import Gatekeeper
+from ..model import DlqEntry, LogEvent, Message, State
 from .filters import MessageFilter, Page, page_size, paginate, values
-from .gatekeeper import Gatekeeper
-from .model import DlqEntry, LogEvent, Message, State
 
 LOG_STATE_ALIASES = {
     "CANCELLED": ("CANCELED",),

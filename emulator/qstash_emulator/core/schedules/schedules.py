@@ -13,15 +13,15 @@ import heapq
 import itertools
 from dataclasses import replace
 
-from . import protocol as p
-from .context import Context
+from .. import protocol as p
+from ..context import Context
+from ..errors import BadRequest, EmulatorError, NotFound, PreconditionFailed
+from ..limits import DEFAULT_PLAN, limits_for
+from ..messages.parse import NAME_PATTERN, parse_destination
+from ..messages.publish import Publisher, PublishRequest
+from ..model import Schedule, ScheduleState, State
+from ..url_groups.url_groups import targets
 from .cron import parse_cron
-from .errors import BadRequest, EmulatorError, NotFound, PreconditionFailed
-from .limits import DEFAULT_PLAN, limits_for
-from .model import Schedule, ScheduleState, State
-from .publisher import Publisher, PublishRequest
-from .publishing import NAME_PATTERN, parse_destination
-from .url_groups import targets
 
 RUN_STATES = {State.DELIVERED: ScheduleState.SUCCESS, State.FAILED: ScheduleState.FAIL,
               State.CANCELED: ScheduleState.FAIL}

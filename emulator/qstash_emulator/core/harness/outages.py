@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from .errors import BadRequest
+from ..errors import BadRequest
 
 API_PREFIX = "/v2/"
 

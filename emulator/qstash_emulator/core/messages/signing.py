@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from jwt.algorithms import HMACAlgorithm
 
-from .protocol import BASE58
+from ..protocol import BASE58
 
 ISSUER = "Upstash"
 LIFETIME_S = 300

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import BadRequest
-from .model import Message
+from ..errors import BadRequest
+from ..model import Message
 
 T = TypeVar("T")
 

@@ -6,15 +6,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from . import protocol as p
-from .context import Context
-from .errors import BadRequest, PayloadTooLarge
-from .gatekeeper import Gatekeeper
-from .model import DlqEntry, Kind, Message, State
-from .plan_checks import enforce_plan
-from .publishing import Parsed, parse_publish
-from .queues import Queues, enqueued
-from .url_groups import Target, targets
+from .. import protocol as p
+from ..context import Context
+from ..errors import BadRequest, PayloadTooLarge
+from ..gating.admission import Gatekeeper
+from ..gating.queues import Queues, enqueued
+from ..model import DlqEntry, Kind, Message, State
+from ..plan_checks import enforce_plan
+from ..url_groups.url_groups import Target, targets
+from .parse import Parsed, parse_publish
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ import base64
 import json
 from dataclasses import dataclass
 
-from . import protocol as p
-from .model import CallbackSpec, Kind, Message, Response, State
+from .. import protocol as p
+from ..model import CallbackSpec, Kind, Message, Response, State
 from .retry import RetryDelayExpression, next_retry_delay_s
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fnmatch import fnmatchcase
 
-from .errors import BadRequest
-from .signing import SignatureClaims, body_hash
+from ..errors import BadRequest
+from ..messages.signing import SignatureClaims, body_hash
 
 GLOB_CHARS = frozenset("*?[")
 WRONG_SUBJECT_SUFFIX = "/not-this-url"

@@ -11,7 +11,7 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
-from .durations import InvalidDuration, parse_go_duration_s
+from ..durations import InvalidDuration, parse_go_duration_s
 
 MAX_BACKOFF_S = 86_400
 RETRY_AFTER_MAX_S = 86_400

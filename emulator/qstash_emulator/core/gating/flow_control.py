@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from . import gates as g
-from . import protocol as p
-from .context import Context
-from .durations import InvalidDuration, parse_duration_s
-from .errors import BadRequest, NotFound
-from .gatekeeper import PENDING, Gatekeeper
-from .gates import Gate, GateKind
-from .headers import parse_bool
-from .model import State
-from .plan_limits import plan_limits
+from .. import protocol as p
+from ..context import Context
+from ..durations import InvalidDuration, parse_duration_s
+from ..errors import BadRequest, NotFound
+from ..headers import parse_bool
+from ..model import State
+from ..plan_limits import plan_limits
+from . import rules as g
+from .admission import PENDING, Gatekeeper
+from .rules import Gate, GateKind
 
 FLOW = GateKind.FLOW.value
 MAX_PERIOD_S = 7 * 86400

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from . import protocol as p
-from .context import Context
-from .errors import BadRequest, NotFound, PreconditionFailed
-from .limits import DEFAULT_PLAN, limits_for
-from .model import GroupEndpoint, UrlGroup
-from .ports import Store
-from .publishing import NAME_PATTERN, Destination
+from .. import protocol as p
+from ..context import Context
+from ..errors import BadRequest, NotFound, PreconditionFailed
+from ..limits import DEFAULT_PLAN, limits_for
+from ..messages.parse import NAME_PATTERN, Destination
+from ..model import GroupEndpoint, UrlGroup
+from ..ports import Store
 
 
 @dataclass(frozen=True, slots=True)

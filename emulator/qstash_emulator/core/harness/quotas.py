@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 
-from . import protocol as p
-from .errors import BadRequest, BurstLimited, QuotaExceeded
-from .model import QuotaSettings, Usage
-from .ports import Clock, QuotaBook
-from .recent import RecentReads
+from .. import protocol as p
+from ..errors import BadRequest, BurstLimited, QuotaExceeded
+from ..model import QuotaSettings, Usage
+from ..ports import Clock, QuotaBook
+from ..recent import RecentReads
 
 DAY_MS = 86_400_000
 MB = 1024 * 1024

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from .model import FlowControl, Kind, Message
+from ..model import FlowControl, Kind, Message
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
 

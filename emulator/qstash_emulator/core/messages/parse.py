@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from . import protocol as p
-from .durations import InvalidDuration, parse_duration_s
-from .errors import BadRequest
-from .headers import canonical, parse_bool
-from .model import CallbackSpec, FlowControl, Message, Redaction
+from .. import protocol as p
+from ..durations import InvalidDuration, parse_duration_s
+from ..errors import BadRequest
+from ..headers import canonical, parse_bool
+from ..model import CallbackSpec, FlowControl, Message, Redaction
 from .retry import InvalidRetryDelay, RetryDelayExpression
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
