@@ -46,7 +46,7 @@ async def pending_cost(count: int) -> None:
     emulator = Emulator(Settings(clock="virtual", tokens=("t",)), clock=VirtualClock())
     before = tracemalloc.get_traced_memory()[0]
     for i in range(count):
-        emulator.service.publisher.publish(
+        emulator.service.publish(
             "t", PublishRequest("http://127.0.0.1:9/x", {"upstash-delay": "1d"}, b"%d" % i), None
         )
     used = tracemalloc.get_traced_memory()[0] - before

@@ -36,7 +36,7 @@ async def run(schedules: int, hours: float) -> None:
     started = time.perf_counter()
     for n in range(schedules):
         request = PublishRequest(f"http://127.0.0.1:9/{n}", {"upstash-cron": "* * * * *"}, b"x")
-        emulator.service.schedules.create("bench", request, None)
+        emulator.service.create_schedule("bench", request, None)
     created = time.perf_counter() - started
     started = time.perf_counter()
     await emulator.advance(hours * 3600)

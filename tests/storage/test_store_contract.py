@@ -13,18 +13,17 @@ from qstash_emulator.core.model import (
     DeliveryRecord,
     DlqEntry,
     FlowControl,
-    GroupEndpoint,
     Kind,
     LogEvent,
     Message,
     Redaction,
     Response,
-    Schedule,
     SigningKeys,
     State,
-    UrlGroup,
 )
 from qstash_emulator.core.ports import Store
+from qstash_emulator.core.schedules.model import Schedule
+from qstash_emulator.core.url_groups.model import GroupEndpoint, UrlGroup
 
 A, B = "tenant-a", "tenant:b%"
 

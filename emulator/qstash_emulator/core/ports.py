@@ -15,11 +15,11 @@ from .model import (
     Message,
     QuotaSettings,
     Response,
-    Schedule,
     SigningKeys,
-    UrlGroup,
     Usage,
 )
+from .schedules.model import Schedule
+from .url_groups.model import UrlGroup
 
 
 class Clock(Protocol):

@@ -31,12 +31,12 @@ from ..core.model import (
     LogEvent,
     Message,
     QuotaSettings,
-    Schedule,
     SigningKeys,
     State,
-    UrlGroup,
     Usage,
 )
+from ..core.schedules.model import Schedule
+from ..core.url_groups.model import UrlGroup
 from . import redis_lua as lua
 from .codec import decode, encode
 from .leases import Lease

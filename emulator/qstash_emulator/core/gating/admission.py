@@ -18,7 +18,7 @@ from .rules import Gate, GateKind, is_gated
 PENDING = (State.CREATED, State.RETRY)
 
 
-class Gatekeeper:
+class Admission:
     """Stateless: every gate lives in the store, so any number of these may share a store."""
 
     def __init__(self, ctx: Context) -> None:

@@ -7,7 +7,7 @@ the parallelism count (attempts in flight then no longer count against the key).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from .. import protocol as p
@@ -16,9 +16,9 @@ from ..durations import InvalidDuration, parse_duration_s
 from ..errors import BadRequest, NotFound
 from ..headers import parse_bool
 from ..model import State
-from ..plan_limits import plan_limits
+from ..plans import Plans
 from . import rules as g
-from .admission import PENDING, Gatekeeper
+from .admission import PENDING, Admission
 from .rules import Gate, GateKind
 
 FLOW = GateKind.FLOW.value
@@ -34,14 +34,15 @@ class FlowInfo:
 
 @dataclass(frozen=True, slots=True)
 class GlobalParallelism:
-    maximum: int
+    maximum: int | None
     count: int
 
 
 class FlowControls:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, gates: Admission, plans: Plans) -> None:
         self.ctx = ctx
-        self.gates = Gatekeeper(ctx)
+        self.gates = gates
+        self.plans = plans
 
     def _gate(self, tenant: str, key: str) -> Gate:
         gate = self.ctx.store.get_gate(tenant, FLOW, key)
@@ -107,9 +108,27 @@ class FlowControls:
             changed = replace(gate, updated_at_ms=self.ctx.now_ms(), **changes)  # type: ignore[arg-type]
             self.gates.refresh(tenant, changed)
 
+    def act(self, tenant: str, key: str, action: str, params: Mapping[str, str]) -> None:
+        """One of ACTIONS by name (an unknown name: 404 like an unknown path)."""
+        change = ACTIONS.get(action)
+        if change is None:
+            raise NotFound(p.NOT_FOUND)
+        change(self, tenant, key, params)
+
     def global_parallelism(self, tenant: str) -> GlobalParallelism:
         active = sum(m.state is State.ACTIVE for m in self.ctx.store.active_messages(tenant))
-        return GlobalParallelism(plan_limits(self.ctx.limits.plan).parallelism, active)
+        return GlobalParallelism(self.plans.limit(tenant, "parallelism"), active)
+
+
+Action = Callable[[FlowControls, str, str, Mapping[str, str]], None]
+ACTIONS: dict[str, Action] = {
+    "pause": lambda flows, tenant, key, _: flows.set_paused(tenant, key, True),
+    "resume": lambda flows, tenant, key, _: flows.set_paused(tenant, key, False),
+    "pin": lambda flows, tenant, key, params: flows.pin(tenant, key, params),
+    "unpin": lambda flows, tenant, key, params: flows.unpin(tenant, key, params),
+    "resetRate": lambda flows, tenant, key, _: flows.reset_rate(tenant, key),
+    "reset": lambda flows, tenant, key, _: flows.reset(tenant, key),
+}
 
 
 def _positive(params: Mapping[str, str], name: str) -> int:

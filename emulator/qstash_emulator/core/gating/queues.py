@@ -16,9 +16,9 @@ from ..errors import BadRequest, NotFound, PreconditionFailed
 from ..messages.parse import Parsed
 from ..messages.queries import Queries
 from ..model import Kind, Message
-from ..plan_limits import plan_limits
+from ..plans import Plans
 from . import rules as g
-from .admission import Gatekeeper
+from .admission import Admission
 from .rules import Gate, GateKind
 
 QUEUE = GateKind.QUEUE.value
@@ -68,9 +68,11 @@ def parse_upsert(body: object) -> QueueUpsert:
 
 
 class Queues:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, gates: Admission, plans: Plans, queries: Queries) -> None:
         self.ctx = ctx
-        self.gates = Gatekeeper(ctx)
+        self.gates = gates
+        self.plans = plans
+        self.queries = queries
 
     def _gate(self, tenant: str, name: str) -> Gate:
         gate = self.ctx.store.get_gate(tenant, QUEUE, name)
@@ -80,7 +82,7 @@ class Queues:
 
     def check_room(self, tenant: str, names: Iterable[str]) -> None:
         """412 if creating the queues among `names` that do not exist would pass the limit."""
-        limit = plan_limits(self.ctx.limits.plan).queues
+        limit = self.plans.limit(tenant, "queues")
         store = self.ctx.store
         if limit is None or all(store.get_gate(tenant, QUEUE, name) for name in names):
             return
@@ -89,8 +91,8 @@ class Queues:
             raise PreconditionFailed(p.QUEUE_LIMIT.format(limit=limit))
 
     def upsert(self, tenant: str, request: QueueUpsert) -> None:
-        maximum = plan_limits(self.ctx.limits.plan).parallelism
-        if request.parallelism > maximum:
+        maximum = self.plans.limit(tenant, "parallelism")
+        if maximum is not None and request.parallelism > maximum:
             raise PreconditionFailed(
                 p.PARALLELISM_LIMIT.format(value=request.parallelism, limit=maximum))
         now_ms = self.ctx.now_ms()
@@ -124,9 +126,8 @@ class Queues:
     def delete(self, tenant: str, name: str) -> None:
         self._gate(tenant, name)
         self.ctx.store.delete_gate(tenant, QUEUE, name)
-        queries = Queries(self.ctx)
         for message in list(self._members(tenant, name)):
-            queries.cancel(tenant, message.message_id)
+            self.queries.cancel(tenant, message.message_id)
 
     def _members(self, tenant: str, name: str) -> Iterable[Message]:
         return (m for m in self.ctx.store.active_messages(tenant)

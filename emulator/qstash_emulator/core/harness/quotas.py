@@ -1,4 +1,4 @@
-"""Plans as data, and the per-tenant message quotas (daily, monthly) and burst limit.
+"""The per-tenant message quotas (daily, monthly) and the burst limit.
 
 Windows follow the emulator's clock: the daily window resets at midnight UTC, the monthly one
 on the 1st at midnight UTC, the burst window every second. `check` decides, `charge` counts.
@@ -6,59 +6,22 @@ on the 1st at midnight UTC, the burst window every second. `check` decides, `cha
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 
 from .. import protocol as p
 from ..errors import BadRequest, BurstLimited, QuotaExceeded
-from ..model import QuotaSettings, Usage
+from ..model import Usage
+from ..plans import Plan, Plans
 from ..ports import Clock, QuotaBook
 from ..recent import RecentReads
 
 DAY_MS = 86_400_000
-MB = 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """One plan's limits (None: no limit). Figures from QStash's pricing page."""
-
-    name: str
-    daily: int | None = None
-    monthly: int | None = None
-    burst: int | None = None
-    max_body_bytes: int | None = None
-    max_delay_s: int | None = None
-    max_retries: int | None = None
-    max_timeout_s: int | None = None
-    queues: int | None = None
-    schedules: int | None = None
-    parallelism: int | None = None
-    url_groups: int | None = None
-
-
-PLANS: dict[str, Plan] = {
-    plan.name: plan
-    for plan in (
-        Plan("free", daily=1_000, burst=100, max_body_bytes=1 * MB, max_delay_s=7 * 86400,
-             max_retries=3, max_timeout_s=15 * 60, queues=10, schedules=10, parallelism=2,
-             url_groups=1),
-        Plan("payg", max_body_bytes=10 * MB, max_delay_s=365 * 86400, max_retries=5,
-             max_timeout_s=2 * 3600, queues=100, schedules=1_000, parallelism=100,
-             url_groups=100),
-        Plan("fixed-1m", daily=1_000_000, max_body_bytes=50 * MB, max_retries=20,
-             parallelism=200),
-        Plan("fixed-10m", daily=10_000_000, max_body_bytes=50 * MB, max_retries=20,
-             parallelism=1_000),
-        Plan("unlimited"),
-    )
-}
-DEFAULT_PLAN = "payg"
 SETTINGS_CACHE_S = 1.0
-SETTABLE = ("daily", "monthly", "burst")
 # Publishing is exempt from the burst limit (current rate-limit docs); the rest of /v2/ is not.
 BURST_EXEMPT = ("/v2/publish/", "/v2/enqueue/", "/v2/batch")
 
@@ -121,61 +84,6 @@ class Verdict:
         return {name: str(value) for name, value in zip(names, values, strict=True)}
 
 
-class LocalQuotaBook:
-    """Quota settings and usage counters in this process (the memory store's part)."""
-
-    def _init_quota_book(self) -> None:
-        self._quota_settings: dict[str, QuotaSettings] = {}
-        self._usage: dict[tuple[str, str], tuple[int, Usage]] = {}
-        self._quota_tenants: set[str] = set()
-
-    def quota_settings(self, tenant: str) -> QuotaSettings | None:
-        return self._quota_settings.get(tenant)
-
-    def put_quota_settings(self, tenant: str, settings: QuotaSettings) -> None:
-        self._quota_settings[tenant] = settings
-        self._quota_tenants.add(tenant)
-
-    def quota_tenants(self) -> list[str]:
-        """Tenants with settings or usage since they were last forgotten."""
-        return sorted(self._quota_tenants)
-
-    def usage(self, tenant: str, window: str, key: int) -> Usage:
-        found = self._usage.get((tenant, window))
-        return found[1] if found is not None and found[0] == key else Usage()
-
-    def add_usage(self, tenant: str, window: str, key: int, count: int) -> int:
-        current = self.usage(tenant, window, key)
-        self._usage[(tenant, window)] = (key, Usage(current.used + count, current.exhausted))
-        self._quota_tenants.add(tenant)
-        return current.used + count
-
-    def charge_usage(self, tenant: str, windows: Sequence[tuple[str, int]], count: int) -> None:
-        for window, key in windows:
-            self.add_usage(tenant, window, key, count)
-
-    def mark_exhausted(self, tenant: str, window: str, key: int, used: int) -> None:
-        current = self.usage(tenant, window, key)
-        self._usage[(tenant, window)] = (key, Usage(max(used, current.used), True))
-        self._quota_tenants.add(tenant)
-
-    def clear_usage(self, tenant: str | None) -> None:
-        if tenant is None:
-            self._usage.clear()
-        else:
-            for item in [k for k in self._usage if k[0] == tenant]:
-                del self._usage[item]
-
-    def forget_quota(self, tenant: str | None) -> None:
-        self.clear_usage(tenant)
-        if tenant is None:
-            self._quota_settings.clear()
-            self._quota_tenants.clear()
-        else:
-            self._quota_settings.pop(tenant, None)
-            self._quota_tenants.discard(tenant)
-
-
 @dataclass(frozen=True, slots=True)
 class WindowStatus:
     window: Window
@@ -185,62 +93,42 @@ class WindowStatus:
     reset_s: int
 
 
-class Quotas:
-    """Per-tenant limits and usage. Emulator-wide defaults come from the plan and overrides.
+@dataclass(frozen=True, slots=True)
+class QuotaReport:
+    """A tenant's plan, its windows now and every limit that applies to it."""
 
-    >>> quotas = Quotas(plan="free")
-    >>> quotas.check("t", 1, now_ms=0).allowed
+    plan: str
+    windows: tuple[WindowStatus, ...]
+    limits: dict[str, int | None]
+
+
+def parse_window(raw: object) -> Window:
+    """A window `exhaust` accepts: `daily` or `monthly` (400 otherwise)."""
+    if raw not in (Window.DAILY.value, Window.MONTHLY.value):
+        raise BadRequest('invalid body: want {"window": "daily"} or {"window": "monthly"}')
+    return Window(str(raw))
+
+
+class Quotas:
+    """Per-tenant message windows and the burst limit, with limits looked up in `plans`.
+
+    >>> quotas = Quotas(clock, plans, book)  # doctest: +SKIP
+    >>> quotas.check("t", 1).allowed  # doctest: +SKIP
     True
     """
 
-    def __init__(
-        self,
-        clock: Clock | None = None,
-        plan: str = DEFAULT_PLAN,
-        overrides: Mapping[str, int | None] | None = None,
-        book: QuotaBook | None = None,
-    ) -> None:
+    def __init__(self, clock: Clock, plans: Plans, book: QuotaBook) -> None:
         self.clock = clock
-        self.plan_name = plan_named(plan).name
-        self.overrides: dict[str, int | None] = dict(overrides or {})
-        if book is None:
-            local = LocalQuotaBook()
-            local._init_quota_book()
-            book = local
-        self.book: QuotaBook = book
-        # read from the book at most once per SETTINGS_CACHE_S: a publish asks for several
-        # limits, and another instance's changes show up that soon
-        self._settings_read: RecentReads[QuotaSettings | None] = RecentReads(
-            self._wall, SETTINGS_CACHE_S)
-        self._exhausted_read: RecentReads[bool] = RecentReads(self._wall, SETTINGS_CACHE_S)
-
-    # --- limits ---------------------------------------------------------------------------
+        self.plans = plans
+        self.book = book
+        # read at most once per SETTINGS_CACHE_S, like the plan settings
+        self._exhausted_read: RecentReads[bool] = RecentReads(clock.wall, SETTINGS_CACHE_S)
 
     def plan(self, tenant: str) -> Plan:
-        state = self._settings(tenant)
-        return PLANS[(state.plan if state and state.plan else None) or self.plan_name]
+        return self.plans.plan(tenant)
 
     def limit(self, tenant: str, name: str) -> int | None:
-        """A limit of `tenant`: its own setting, else the emulator-wide one, else the plan's."""
-        state = self._settings(tenant)
-        if state is not None and name in state.overrides:
-            return state.overrides[name]
-        if name in self.overrides and (state is None or state.plan is None):
-            return self.overrides[name]
-        return getattr(self.plan(tenant), name)  # type: ignore[no-any-return]
-
-    def configure(self, tenant: str | None, changes: Mapping[str, object]) -> None:
-        """Apply `{"plan": ..., "daily": N|None, ...}` to one tenant (None: emulator-wide)."""
-        plan, limits = parse_changes(changes)
-        if tenant is None:
-            if plan is not None:
-                self.plan_name = plan
-            self.overrides.update(limits)
-            return
-        state = self.book.quota_settings(tenant) or QuotaSettings()
-        self.book.put_quota_settings(tenant, QuotaSettings(
-            plan if plan is not None else state.plan, {**state.overrides, **limits}))
-        self._settings_read.forget(tenant)
+        return self.plans.limit(tenant, name)
 
     # --- checking and counting ------------------------------------------------------------
 
@@ -311,7 +199,12 @@ class Quotas:
         """Forget usage and every setting of a tenant (all tenants with None)."""
         self.book.forget_quota(tenant)
         self._exhausted_read.forget(tenant)
-        self._settings_read.forget(tenant)
+        self.plans.forget(tenant)
+
+    def report(self, tenant: str) -> QuotaReport:
+        now = self._now(None)
+        windows = tuple(self.status(tenant, window, now) for window in Window)
+        return QuotaReport(self.plan(tenant).name, windows, self.plans.limits(tenant))
 
     def tenants(self) -> list[str]:
         return self.book.quota_tenants()
@@ -330,15 +223,7 @@ class Quotas:
     # --- internals ------------------------------------------------------------------------
 
     def _now(self, now_ms: int | None) -> int:
-        if now_ms is not None:
-            return now_ms
-        return self.clock.now_ms() if self.clock is not None else 0
-
-    def _wall(self) -> float:
-        return self.clock.wall() if self.clock is not None else 0.0
-
-    def _settings(self, tenant: str) -> QuotaSettings | None:
-        return self._settings_read.get((tenant,), lambda: self.book.quota_settings(tenant))
+        return self.clock.now_ms() if now_ms is None else now_ms
 
     def _exhausted_flag(self, tenant: str, window: Window, now_ms: int) -> bool:
         """Whether `window` was used up by `exhaust`, for a window without a limit (so that
@@ -352,38 +237,3 @@ class Quotas:
 
 def _verdict(status: WindowStatus) -> Verdict:
     return Verdict(True, status.window, status.limit, status.remaining, status.reset_s)
-
-
-def plan_named(name: str) -> Plan:
-    plan = PLANS.get(name)
-    if plan is None:
-        raise BadRequest(f"unknown plan {name!r}; known plans: {', '.join(PLANS)}")
-    return plan
-
-
-def parse_changes(changes: Mapping[str, object]) -> tuple[str | None, dict[str, int | None]]:
-    """Validate a quota change (`plan`, `daily`, `monthly`, `burst`; null lifts a limit)."""
-    unknown = set(changes) - {"plan", *SETTABLE}
-    if unknown:
-        raise BadRequest(f"unknown quota field(s) {sorted(unknown)}; want plan, daily, "
-                         "monthly or burst")
-    plan = changes.get("plan")
-    if plan is not None and not isinstance(plan, str):
-        raise BadRequest("plan must be a string")
-    if plan is not None:
-        plan_named(plan)
-    limits: dict[str, int | None] = {}
-    for name in SETTABLE:
-        if name not in changes:
-            continue
-        value = changes[name]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 0):
-            raise BadRequest(f"{name} must be a non-negative integer or null")
-        limits[name] = value
-    return plan, limits
-
-
-def plan_limits(plan: Plan) -> dict[str, int | None]:
-    """A plan's table as a dict (name -> limit)."""
-    return {f.name: getattr(plan, f.name) for f in fields(plan) if f.name != "name"}

@@ -6,9 +6,10 @@ from dataclasses import replace
 
 from .. import protocol as p
 from ..context import Context
-from ..gating.admission import Gatekeeper
+from ..gating.admission import Admission
 from ..gating.rules import is_gated
-from ..harness.faults import spoil
+from ..harness.faults import Faults, spoil
+from ..keys import SigningKeyRing
 from ..model import (
     DeliveryRecord,
     DeliveryRequest,
@@ -25,9 +26,15 @@ PENDING = frozenset({State.CREATED, State.RETRY})
 
 
 class Attempts:
-    def __init__(self, ctx: Context) -> None:
+    """Delivery attempts: claim due messages, build signed requests, apply outcomes."""
+
+    def __init__(
+        self, ctx: Context, gates: Admission, keys: SigningKeyRing, faults: Faults
+    ) -> None:
         self.ctx = ctx
-        self.gates = Gatekeeper(ctx)
+        self.gates = gates
+        self.keys = keys
+        self.faults = faults
 
     def take_due(self, limit: int) -> list[Message]:
         return self.gates.take_due(self.ctx.now_ms(), limit)
@@ -83,14 +90,14 @@ class Attempts:
         return headers
 
     def _signature(self, message: Message) -> str:
-        keys = self.ctx.keys_to_sign(message.tenant)
+        keys = self.keys.keys_to_sign(message.tenant)
         claims = SignatureClaims(
             url=message.url,
             body=message.body,
             issued_at=int(self.ctx.clock.wall()),
             jwt_id=self.ctx.ids.new_id("jwt"),
         )
-        fault = self.ctx.faults.signature_for(message.tenant, message.url)
+        fault = self.faults.signature_for(message.tenant, message.url)
         if fault is not None:  # signed with the next key: see core/faults.spoil
             return sign(keys.next, spoil(claims, fault))
         return sign(keys.current, claims)

@@ -9,10 +9,11 @@ from dataclasses import dataclass, replace
 from .. import protocol as p
 from ..context import Context
 from ..errors import BadRequest, PayloadTooLarge
-from ..gating.admission import Gatekeeper
+from ..gating.admission import Admission
 from ..gating.queues import Queues, enqueued
+from ..harness.quotas import Quotas
 from ..model import DlqEntry, Kind, Message, State
-from ..plan_checks import enforce_plan
+from ..plans import Plans
 from ..url_groups.url_groups import Target, targets
 from .parse import Parsed, parse_publish
 
@@ -34,9 +35,16 @@ class PublishRequest:
 
 
 class Publisher:
-    def __init__(self, ctx: Context) -> None:
+    """Creating messages: publish, batch, DLQ retry, and the copies schedules make."""
+
+    def __init__(
+        self, ctx: Context, gates: Admission, plans: Plans, quotas: Quotas, queues: Queues
+    ) -> None:
         self.ctx = ctx
-        self.gates = Gatekeeper(ctx)
+        self.gates = gates
+        self.plans = plans
+        self.quotas = quotas
+        self.queues = queues
 
     def parse(self, request: PublishRequest, caller_ip: str | None) -> Parsed:
         limit = self.ctx.limits.max_body_bytes
@@ -67,7 +75,7 @@ class Publisher:
         parsed = [self.for_plan(tenant, self.parse(request, caller_ip)) for request in requests]
         self._check_queues(tenant, parsed)
         found = [targets(self.ctx.store, tenant, item.destination) for item in parsed]
-        self.ctx.quotas.require(tenant, sum(len(item) for item in found))
+        self.quotas.require(tenant, sum(len(item) for item in found))
         return [
             [self._accept_one(tenant, item, target) for target in item_targets]
             for item, item_targets in zip(parsed, found, strict=True)
@@ -76,14 +84,34 @@ class Publisher:
     def _check_queues(self, tenant: str, parsed: list[Parsed]) -> None:
         names = {item.template.queue_name for item in parsed} - {None}
         if names:
-            Queues(self.ctx).check_room(tenant, names)  # type: ignore[arg-type]
+            self.queues.check_room(tenant, names)  # type: ignore[arg-type]
 
     def for_plan(self, tenant: str, parsed: Parsed) -> Parsed:
         """Refuse what the tenant's plan forbids (size, delay); cap retries and timeout."""
-        template = enforce_plan(
-            parsed.template, self.ctx.quotas, tenant, self.ctx.limits.max_body_bytes
-        )
+        template = self._within_plan(tenant, parsed.template)
         return parsed if template is parsed.template else replace(parsed, template=template)
+
+    def _within_plan(self, tenant: str, template: Message) -> Message:
+        """The template as the tenant's plan allows it: a body over the size limit (413) and a
+        delay beyond the maximum (400) are refused; retries and timeout above the plan's
+        maximum are capped, so `maxRetries` shows the value used."""
+        limit = self.plans.limit(tenant, "max_body_bytes")
+        emulator_limit = self.ctx.limits.max_body_bytes
+        body_limit = emulator_limit if limit is None else min(limit, emulator_limit)
+        if len(template.body) > body_limit:
+            raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=body_limit))
+        max_delay_s = self.plans.limit(tenant, "max_delay_s")
+        if max_delay_s is not None and template.not_before_ms - template.created_at_ms > (
+                max_delay_s * 1000):
+            raise BadRequest(p.DELAY_ABOVE_PLAN.format(field=p.DELAY, limit=max_delay_s))
+        changes: dict[str, object] = {}
+        max_retries = self.plans.limit(tenant, "max_retries")
+        if max_retries is not None and template.max_retries > max_retries:
+            changes["max_retries"] = max_retries
+        max_timeout_s = self.plans.limit(tenant, "max_timeout_s")
+        if max_timeout_s is not None and (template.timeout_s or 0) > max_timeout_s:
+            changes["timeout_s"] = max_timeout_s
+        return replace(template, **changes) if changes else template  # type: ignore[arg-type]
 
     def _accept_one(self, tenant: str, parsed: Parsed, target: Target) -> Published:
         url = target.url
@@ -109,7 +137,7 @@ class Publisher:
 
     def store_new(self, message: Message) -> None:
         if message.kind is Kind.MESSAGE:
-            self.ctx.quotas.charge(message.tenant)
+            self.quotas.charge(message.tenant)
         self.gates.on_accept(message)
         enlist = self.gates.joins_queue_now(message, self.ctx.now_ms())
         if message.enlisted != enlist:  # e.g. a DLQ retry copies its source's flag

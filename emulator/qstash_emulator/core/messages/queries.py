@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from .. import protocol as p
 from ..context import Context
 from ..errors import NotFound
-from ..gating.admission import Gatekeeper
+from ..gating.admission import Admission
 from ..model import DlqEntry, LogEvent, Message, State
 from .filters import MessageFilter, Page, page_size, paginate, values
 
@@ -18,9 +18,9 @@ LOG_STATE_ALIASES = {
 
 
 class Queries:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, gates: Admission) -> None:
         self.ctx = ctx
-        self.gates = Gatekeeper(ctx)
+        self.gates = gates
 
     # messages
     def get_message(self, tenant: str, message_id: str) -> Message:

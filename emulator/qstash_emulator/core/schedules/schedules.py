@@ -16,12 +16,13 @@ from dataclasses import replace
 from .. import protocol as p
 from ..context import Context
 from ..errors import BadRequest, EmulatorError, NotFound, PreconditionFailed
-from ..limits import DEFAULT_PLAN, limits_for
 from ..messages.parse import NAME_PATTERN, parse_destination
 from ..messages.publish import Publisher, PublishRequest
-from ..model import Schedule, ScheduleState, State
+from ..model import State
+from ..plans import Plans
 from ..url_groups.url_groups import targets
 from .cron import parse_cron
+from .model import Schedule, ScheduleState
 
 RUN_STATES = {State.DELIVERED: ScheduleState.SUCCESS, State.FAILED: ScheduleState.FAIL,
               State.CANCELED: ScheduleState.FAIL}
@@ -30,10 +31,10 @@ RUN_STATES = {State.DELIVERED: ScheduleState.SUCCESS, State.FAILED: ScheduleStat
 class Schedules:
     """Every schedule operation, plus the `Ticker` that fires triggers when due."""
 
-    def __init__(self, ctx: Context, publisher: Publisher, plan: str = DEFAULT_PLAN) -> None:
+    def __init__(self, ctx: Context, publisher: Publisher, plans: Plans) -> None:
         self.ctx = ctx
         self.publisher = publisher
-        self.plan = plan
+        self.plans = plans
         self._due: list[tuple[int, int, str, str]] = []
         self._counter = itertools.count()
         self._loaded = False
@@ -128,9 +129,10 @@ class Schedules:
     def _check_limit(self, tenant: str, schedule_id: str) -> None:
         if self.ctx.store.get_schedule(tenant, schedule_id) is not None:
             return
-        limit = limits_for(self.plan).schedules
-        if len(self.ctx.store.schedules(tenant)) >= limit:
-            raise PreconditionFailed(p.TOO_MANY_SCHEDULES.format(plan=self.plan, limit=limit))
+        limit = self.plans.limit(tenant, "schedules")
+        if limit is not None and len(self.ctx.store.schedules(tenant)) >= limit:
+            plan = self.plans.plan(tenant).name
+            raise PreconditionFailed(p.TOO_MANY_SCHEDULES.format(plan=plan, limit=limit))
 
     def _trigger(self, schedule: Schedule, at_ms: int) -> None:
         message_ids: list[str] = []

@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 from .. import protocol as p
 from ..context import Context
 from ..errors import BadRequest, NotFound, PreconditionFailed
-from ..limits import DEFAULT_PLAN, limits_for
 from ..messages.parse import NAME_PATTERN, Destination
-from ..model import GroupEndpoint, UrlGroup
+from ..plans import Plans
 from ..ports import Store
+from .model import GroupEndpoint, UrlGroup
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +37,9 @@ def targets(store: Store, tenant: str, destination: Destination) -> list[Target]
 class UrlGroups:
     """Create, change, read and delete URL groups, within the plan's limits."""
 
-    def __init__(self, ctx: Context, plan: str = DEFAULT_PLAN) -> None:
+    def __init__(self, ctx: Context, plans: Plans) -> None:
         self.ctx = ctx
-        self.plan = plan
+        self.plans = plans
 
     def get(self, tenant: str, name: str) -> UrlGroup:
         group = self.ctx.store.get_url_group(tenant, name)
@@ -59,21 +59,26 @@ class UrlGroups:
         _check_name(name)
         incoming = [_endpoint(item) for item in _items(payload)]
         existing = self.ctx.store.get_url_group(tenant, name)
-        limits = limits_for(self.plan)
-        if existing is None and len(self.ctx.store.url_groups(tenant)) >= limits.url_groups:
-            raise PreconditionFailed(
-                p.TOO_MANY_URL_GROUPS.format(plan=self.plan, limit=limits.url_groups))
+        if existing is None:
+            self._check_room(tenant)
         endpoints = list(existing.endpoints) if existing else []
         for endpoint in incoming:
             endpoints = [e for e in endpoints if not _same(e, endpoint)] + [endpoint]
-        if len(endpoints) > limits.endpoints_per_group:
+        limit = self.plans.limit(tenant, "endpoints_per_url_group")
+        if limit is not None and len(endpoints) > limit:
             raise PreconditionFailed(p.TOO_MANY_ENDPOINTS.format(
-                name=name, plan=self.plan, limit=limits.endpoints_per_group))
+                name=name, plan=self.plans.plan(tenant).name, limit=limit))
         now_ms = self.ctx.now_ms()
         group = UrlGroup(tenant, name, existing.created_at_ms if existing else now_ms, now_ms,
                          tuple(endpoints))
         self.ctx.store.put_url_group(group)
         return group
+
+    def _check_room(self, tenant: str) -> None:
+        limit = self.plans.limit(tenant, "url_groups")
+        if limit is not None and len(self.ctx.store.url_groups(tenant)) >= limit:
+            raise PreconditionFailed(p.TOO_MANY_URL_GROUPS.format(
+                plan=self.plans.plan(tenant).name, limit=limit))
 
     def remove_endpoints(self, tenant: str, name: str, payload: object) -> None:
         """Remove endpoints by url or name; removing the last one deletes the group."""
