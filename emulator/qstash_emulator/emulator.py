@@ -66,6 +66,10 @@ class Emulator:
         if isinstance(self.clock, VirtualClock) and self.store.poll_s is not None:
             self.scheduler.tickers.append(SharedClock(self.clock, self.store))
 
+    @property
+    def store_name(self) -> str:
+        return self.store.name
+
     async def start(self) -> None:
         self.scheduler.start()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from .messages.lifecycle import check_transition
 from .model import LogEvent, Message, Response, State
 from .ports import Clock, IdSource, Store
 
@@ -53,6 +54,7 @@ class Context:
 
     def save(self, message: Message, state: State, **changes: object) -> Message:
         """Store a copy of `message` in `state`, with other field changes."""
+        check_transition(message.state, state)
         updated = replace(message, state=state, **changes)  # type: ignore[arg-type]
         self.store.put_message(updated)
         return updated

@@ -41,7 +41,7 @@ class Service:
         self, ctx: Context, tenants: TenantDirectory, plans: Plans, quotas: Quotas,
         faults: Faults, outages: Outages,
     ) -> None:
-        self._ctx, self._tenants, self.plans = ctx, tenants, plans
+        self._ctx, self._tenants, self._plans = ctx, tenants, plans
         self._quotas, self._faults, self._outages = quotas, faults, outages
         gates = Admission(ctx)
         self._keys = SigningKeyRing(ctx.store, tenants, ctx.ids, ctx.clock.wall)
@@ -191,11 +191,15 @@ class Service:
     def quota_report(self, tenant: str) -> QuotaReport:
         return self._quotas.report(tenant)
 
+    def quota_defaults(self) -> tuple[str, dict[str, int | None]]:
+        """The emulator-wide plan and limit overrides (what a tenant without settings gets)."""
+        return self._plans.plan_name, dict(self._plans.overrides)
+
     def quota_tenants(self) -> list[str]:
         return self._quotas.tenants()
 
     def configure_quota(self, tenant: str | None, changes: Mapping[str, object]) -> None:
-        self.plans.configure(tenant, changes)
+        self._plans.configure(tenant, changes)
 
     def exhaust_quota(self, tenant: str | None, window: object) -> None:
         chosen = parse_window(window)

@@ -26,7 +26,7 @@ async def health(request: Request) -> Response:
     return FastJSON({
         "status": "ok",
         "version": VERSION,
-        "store": emulator.store.name,
+        "store": emulator.store_name,
         "clock": "virtual" if emulator.clock.virtual else "real",
     })
 

@@ -41,7 +41,8 @@ def quota_json(report: QuotaReport) -> Json:
 
 
 def _all_quotas(service: Service) -> Json:
-    return {"plan": service.plans.plan_name, "overrides": dict(service.plans.overrides),
+    plan, overrides = service.quota_defaults()
+    return {"plan": plan, "overrides": overrides,
             "tenants": {tenant: quota_json(service.quota_report(tenant))
                         for tenant in service.quota_tenants()}}
 

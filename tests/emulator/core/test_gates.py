@@ -1,4 +1,4 @@
-"""The pure gate rules, then the gatekeeper with the scheduler on a virtual clock (in process,
+"""The pure gate rules, then admission with the scheduler on a virtual clock (in process,
 delivering through a function dispatcher), including the plan limits as data."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one place that decides what an attempt's outcome means for a message."""
+"""A message's lifecycle: the one transition table, and what an attempt's outcome means."""
 
 from __future__ import annotations
 
@@ -9,6 +9,28 @@ from dataclasses import dataclass
 from .. import protocol as p
 from ..model import CallbackSpec, Kind, Message, Response, State
 from .retry import RetryDelayExpression, next_retry_delay_s
+
+
+# Stored states and where each may go. ERROR and CANCEL_REQUESTED are only ever logged: an
+# attempt that fails is logged ERROR and stored RETRY or FAILED; a cancel is logged
+# CANCEL_REQUESTED and stored CANCELED.
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.CREATED: frozenset({State.ACTIVE, State.CANCELED}),
+    State.RETRY: frozenset({State.ACTIVE, State.CANCELED}),
+    State.ACTIVE: frozenset({State.DELIVERED, State.RETRY, State.FAILED, State.CANCELED}),
+    State.DELIVERED: frozenset(),
+    State.FAILED: frozenset(),
+    State.CANCELED: frozenset(),
+}
+
+
+class InvalidTransition(RuntimeError):
+    """A change of state the lifecycle does not allow (a bug, never a caller's mistake)."""
+
+
+def check_transition(current: State, wanted: State) -> None:
+    if wanted not in TRANSITIONS.get(current, frozenset()):
+        raise InvalidTransition(f"a {current.value} message cannot become {wanted.value}")
 
 
 @dataclass(frozen=True, slots=True)
