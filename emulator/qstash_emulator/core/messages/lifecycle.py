@@ -10,7 +10,6 @@ from .. import protocol as p
 from ..model import CallbackSpec, Kind, Message, Response, State
 from .retry import RetryDelayExpression, next_retry_delay_s
 
-
 # Stored states and where each may go. ERROR and CANCEL_REQUESTED are only ever logged: an
 # attempt that fails is logged ERROR and stored RETRY or FAILED; a cancel is logged
 # CANCEL_REQUESTED and stored CANCELED.
