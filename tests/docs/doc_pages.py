@@ -77,11 +77,10 @@ def text(page: str) -> str:
     return (ROOT / page).read_text(encoding="utf-8")
 
 
-@cache
-def _parse(page: str) -> tuple[tuple[Block, ...], str]:
-    """The page's fenced blocks, and the text after the last one."""
+def parse(page: str, source: str) -> tuple[tuple[Block, ...], str]:
+    """The fenced blocks of a page's `source`, and the text after the last one."""
     found: list[Block] = []
-    lines = text(page).splitlines()
+    lines = source.splitlines()
     gap: list[str] = []
     index = 0
     while index < len(lines):
@@ -95,6 +94,11 @@ def _parse(page: str) -> tuple[tuple[Block, ...], str]:
         found.append(Block(page, index + 1, opening.group(1), code, "\n".join(gap)))
         gap, index = [], end + 1
     return tuple(found), "\n".join(gap)
+
+
+@cache
+def _parse(page: str) -> tuple[tuple[Block, ...], str]:
+    return parse(page, text(page))
 
 
 def blocks(page: str) -> tuple[Block, ...]:

@@ -30,6 +30,7 @@ from doc_pages import (
     Block,
     all_blocks,
     blocks,
+    parse,
     snippet_pages,
 )
 
@@ -68,6 +69,16 @@ def _run(argv: list[str], block: Block, emulators: DocEmulators) -> None:
 
 def test_there_are_snippets_to_run() -> None:
     assert len(PYTHON) >= 8 and RUN_BASH and CHECK_BASH
+
+
+def test_a_comment_names_the_emulator_of_the_next_block_only() -> None:
+    source = ("Start `qstash-emulator --clock virtual`:\n\n"
+              "<!-- emulator: qstash-emulator  --clock virtual -->\n```python\nA\n```\n"
+              "Then:\n```python\nB\n```\nEnd.\n")
+    (first, second), after = parse("page.md", source)
+    assert (first.line, first.code, first.command) == (4, "A\n", "qstash-emulator --clock virtual")
+    assert "<!--" not in first.prose and "`qstash-emulator --clock virtual`" in first.prose
+    assert (second.code, second.command, second.prose, after) == ("B\n", None, "Then:", "End.")
 
 
 @pytest.mark.parametrize("page", snippet_pages())
