@@ -18,8 +18,8 @@ import tracemalloc
 from support import free_port, start_destination, stop
 
 from qstash_emulator import Emulator, Settings, VirtualClock
+from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest
-from qstash_emulator.core.publisher import PublishRequest
 from qstash_emulator.delivery.dispatchers import AiohttpDispatcher, HttpxDispatcher
 
 
@@ -46,7 +46,7 @@ async def pending_cost(count: int) -> None:
     emulator = Emulator(Settings(clock="virtual", tokens=("t",)), clock=VirtualClock())
     before = tracemalloc.get_traced_memory()[0]
     for i in range(count):
-        emulator.service.publisher.publish(
+        emulator.service.publish(
             "t", PublishRequest("http://127.0.0.1:9/x", {"upstash-delay": "1d"}, b"%d" % i), None
         )
     used = tracemalloc.get_traced_memory()[0] - before

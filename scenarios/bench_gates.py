@@ -13,8 +13,8 @@ import asyncio
 import time
 
 from qstash_emulator import Emulator, Settings, VirtualClock
+from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest, Response
-from qstash_emulator.core.publisher import PublishRequest
 from qstash_emulator.storage.memory import MemoryStore
 
 TENANT = "bench"
@@ -39,14 +39,14 @@ async def run(case: str, messages: int) -> float:
     emulator = Emulator(Settings(clock="virtual", tokens=(TENANT,)), clock=VirtualClock(),
                         store=MemoryStore(), dispatcher=InstantDispatcher())
     if queue is not None:
-        from qstash_emulator.core.queues import QueueUpsert
+        from qstash_emulator.core.gating.queues import QueueUpsert
 
-        emulator.service.queues.upsert(TENANT, QueueUpsert(queue, 100, False))
+        emulator.service.upsert_queue(TENANT, QueueUpsert(queue, 100, False))
     await emulator.start()
     started = time.perf_counter()
     for n in range(messages):
         request = PublishRequest("http://127.0.0.1:9/x", headers, b"%d" % n, queue)
-        emulator.service.publisher.publish(TENANT, request, None)
+        emulator.service.publish(TENANT, request, None)
     await emulator.drain()
     elapsed = time.perf_counter() - started
     delivered = sum(1 for _ in emulator.service.deliveries(TENANT))

@@ -15,8 +15,8 @@ import asyncio
 import time
 
 from qstash_emulator import Emulator, Settings, VirtualClock
+from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest, Response
-from qstash_emulator.core.publisher import PublishRequest
 from qstash_emulator.storage.memory import MemoryStore
 
 
@@ -36,7 +36,7 @@ async def run(schedules: int, hours: float) -> None:
     started = time.perf_counter()
     for n in range(schedules):
         request = PublishRequest(f"http://127.0.0.1:9/{n}", {"upstash-cron": "* * * * *"}, b"x")
-        emulator.service.schedules.create("bench", request, None)
+        emulator.service.create_schedule("bench", request, None)
     created = time.perf_counter() - started
     started = time.perf_counter()
     await emulator.advance(hours * 3600)

@@ -386,3 +386,152 @@ def test_defines_all_detects_assignment_forms() -> None:
     assert _defines_all(Source("m", "__all__ = ['a']"))
     assert _defines_all(Source("m", "__all__: list[str] = ['a']"))
     assert not _defines_all(Source("m", "x = 1"))
+
+
+# --- layout, cycles and the facade ----------------------------------------------------------
+
+CORE_ROOT_MODULES = frozenset({
+    "context", "durations", "errors", "headers", "keys", "model", "plans", "ports", "protocol",
+    "recent", "service", "tenants",
+})
+"""Modules every feature shares; everything about one concept lives in its own subpackage."""
+FACADE_HOLDERS = ("service", "service_of")
+
+
+def core_layout_problems(sources: list[Source]) -> list[str]:
+    """`core/` holds the shared modules above and one subpackage per feature, nothing else."""
+    problems = []
+    for source in sources:
+        parts = source.module.split(".")
+        if source.is_package or len(parts) != 3 or not _inside(source.module, CORE):
+            continue
+        if parts[2] not in CORE_ROOT_MODULES:
+            problems.append(f"{source.path}: a feature module at the core's root; give its "
+                            "concept a subpackage")
+    return problems
+
+
+def _type_checking_lines(tree: ast.AST) -> set[int]:
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for inner in node.body:
+                lines.update(range(inner.lineno, (inner.end_lineno or inner.lineno) + 1))
+    return lines
+
+
+def import_graph(sources: list[Source]) -> dict[str, set[str]]:
+    """Module -> first-party modules it imports when it runs (not for type checking only)."""
+    known = {s.module for s in sources}
+    graph: dict[str, set[str]] = {}
+    for source in sources:
+        skipped = _type_checking_lines(ast.parse(source.text))
+        targets = graph.setdefault(source.module, set())
+        for line, name in imports_of(source):
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and line not in skipped and name != source.module:
+                targets.add(name)
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of more than one module (Tarjan), sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(groups)
+
+
+def facade_problems(source: Source, facade: type) -> list[str]:
+    """HTTP handlers call the service's methods only: no store, no context, no components."""
+    if not _inside(source.module, "qstash_emulator.http"):
+        return []
+    methods = {name for name in dir(facade) if callable(getattr(facade, name, None))}
+    problems = []
+    for node in ast.walk(ast.parse(source.text)):
+        if not isinstance(node, ast.Attribute):
+            continue
+        holder = node.value
+        held = holder.attr if isinstance(holder, ast.Attribute) else (
+            holder.func.id if isinstance(holder, ast.Call) and isinstance(holder.func, ast.Name)
+            else getattr(holder, "id", None))
+        if node.attr in ("store", "ctx") or (held in FACADE_HOLDERS and node.attr not in methods):
+            problems.append(f"{source.path}:{node.lineno}: reaches past the service: "
+                            f"{ast.unparse(node)}")
+    return problems
+
+
+def test_core_holds_shared_modules_and_one_subpackage_per_feature() -> None:
+    assert core_layout_problems(list(iter_sources("qstash_emulator"))) == []
+
+
+def test_no_import_cycles_anywhere() -> None:
+    sources = [s for package in ("qstash_emulator", "pytest_qstash") for s in iter_sources(package)]
+    assert import_cycles(import_graph(sources)) == []
+
+
+def test_handlers_call_only_the_service() -> None:
+    from qstash_emulator.core.service import Service
+
+    assert _all_problems("qstash_emulator", lambda s: facade_problems(s, Service)) == []
+
+
+def test_layout_checker_reports_a_feature_module_at_the_root() -> None:
+    sources = [Source(f"{CORE}.publisher", ""), Source(f"{CORE}.messages.publish", ""),
+               Source(f"{CORE}.model", "")]
+    assert [p.split(":")[0] for p in core_layout_problems(sources)] == ["<string>"]
+
+
+def test_cycle_checker_finds_a_cycle_and_ignores_type_checking_imports() -> None:
+    sources = [
+        Source("qstash_emulator.a", "from . import b"),
+        Source("qstash_emulator.b", "from .c import x"),
+        Source("qstash_emulator.c", "import qstash_emulator.a"),
+        Source("qstash_emulator.d", "from typing import TYPE_CHECKING\n"
+                                    "if TYPE_CHECKING:\n    from . import a"),
+        Source("qstash_emulator.e", "from . import d"),
+    ]
+    graph = import_graph(sources)
+    assert import_cycles(graph) == [["qstash_emulator.a", "qstash_emulator.b",
+                                     "qstash_emulator.c"]]
+    assert graph["qstash_emulator.d"] == set()
+
+
+def test_facade_checker_reports_reaching_into_the_core() -> None:
+    class Facade:
+        def publish(self) -> None: ...
+
+    bad = Source("qstash_emulator.http.x", "emulator_of(r).service.publisher.publish()\n"
+                                           "emulator.store.reset(None)\n"
+                                           "service_of(r)._queues\n")
+    good = Source("qstash_emulator.http.y", "service_of(r).publish()\nemulator.service.publish()")
+    assert len(facade_problems(bad, Facade)) == 3
+    assert facade_problems(good, Facade) == []

@@ -1,36 +1,16 @@
-"""Every Python snippet of the README runs, against a real emulator."""
+"""The README stays a short front page: its two set-up commands are the real ones. Its snippets
+run with every docs page's (tests/docs/)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
-import pytest
-
-from pytest_qstash.server import EmulatorServer
-
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
-SNIPPETS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
 COMMANDS = re.findall(r"```bash\n(.*?)```", README, flags=re.S)
-
-
-def test_readme_has_snippets() -> None:
-    assert len(SNIPPETS) >= 2
-
-
-@pytest.mark.parametrize("index", range(len(SNIPPETS)))
-def test_snippet_runs(index: int, server: EmulatorServer) -> None:
-    env = os.environ | {"QSTASH_URL": server.url, "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", SNIPPETS[index]], env=env, capture_output=True, text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+MAX_LINES = 300
 
 
 def test_the_two_setup_commands() -> None:
@@ -39,3 +19,8 @@ def test_the_two_setup_commands() -> None:
     assert install_and_run == "pip install . && qstash-emulator"
     assert "qstash-emulator" in scripts
     assert run_tests in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_readme_is_a_front_page_and_the_reference_lives_in_docs() -> None:
+    assert len(README.splitlines()) <= MAX_LINES
+    assert "## Documentation" in README

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-body-bytes", type=int, help="largest accepted message body")
     parser.add_argument("--seed", type=int, help="seed for reproducible ids")
-    from .core.quotas import PLANS
+    from .core.plans import PLANS
 
     parser.add_argument("--plan", choices=list(PLANS),
                         help="plan whose limits apply (default payg)")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from .clocks import SystemClock, VirtualClock
 from .core.context import Context, Limits
 from .core.errors import BadRequest
-from .core.outages import Outages
+from .core.harness.faults import Faults
+from .core.harness.outages import Outages
+from .core.harness.quotas import Quotas
+from .core.plans import Plans
 from .core.ports import Clock, Dispatcher, IdSource, Store
-from .core.quotas import Quotas
 from .core.service import Service
 from .core.tenants import TenantDirectory
 from .delivery.dispatchers import AiohttpDispatcher
@@ -16,6 +21,7 @@ from .delivery.scheduler import Scheduler
 from .ids import RandomIds
 from .settings import Settings
 
+T = TypeVar("T")
 VERSION = "0.1.0"
 CLOCK_META = "virtual_clock_ms"
 
@@ -40,28 +46,29 @@ class Emulator:
         self.clock = clock or _clock_for(self.settings)
         self.store = store or _store_for(self.settings)
         inner = dispatcher or AiohttpDispatcher(self.settings.concurrency)
-        tenants = TenantDirectory(self.settings.tokens, any_token=self.settings.any_token)
-        limits = Limits(max_body_bytes=self.settings.max_body_bytes)
-        ctx = Context(self.store, self.clock, ids or RandomIds(self.settings.seed), tenants, limits,
-                      quotas=_quotas_for(self.settings, self.clock, self.store))
-        self.service = Service(ctx)
-        self.quotas, self.faults, self.outages = ctx.quotas, ctx.faults, Outages()
-        self.dispatcher = FaultInjector(inner, ctx.faults, self.clock)
-        self.scheduler = Scheduler(
-            self.service.attempts,
-            self.dispatcher,
-            self.store,
-            self.clock,
-            concurrency=self.settings.concurrency,
+        ctx = Context(self.store, self.clock, ids or RandomIds(self.settings.seed),
+                      Limits(max_body_bytes=self.settings.max_body_bytes))
+        plans = _plans_for(self.settings, self.clock, self.store)
+        faults = Faults()
+        self.service = Service(
+            ctx, TenantDirectory(self.settings.tokens, any_token=self.settings.any_token),
+            plans, Quotas(self.clock, plans, self.store), faults, Outages(),
         )
-        self.scheduler.tickers.append(self.service.schedules)
+        self.dispatcher = FaultInjector(inner, faults, self.clock)
+        self.scheduler = Scheduler(
+            self.service.attempts, self.dispatcher, self.store, self.clock,
+            concurrency=self.settings.concurrency, tickers=self.service.tickers,
+        )
         ctx.wake = self.scheduler.notify
         self.scheduler.tickers.append(DuplicateTicker(
-            ctx.faults, self.service.attempts, self.store, inner, self.scheduler.spawn))
+            faults, self.service.attempts, self.store, inner, self.scheduler.spawn))
         self._restore_clock()
-        self.scheduler.tickers.append(self.service.gates)
         if isinstance(self.clock, VirtualClock) and self.store.poll_s is not None:
             self.scheduler.tickers.append(SharedClock(self.clock, self.store))
+
+    @property
+    def store_name(self) -> str:
+        return self.store.name
 
     async def start(self) -> None:
         self.scheduler.start()
@@ -106,9 +113,15 @@ class Emulator:
 
     def reset(self, tenant: str | None = None) -> None:
         self.service.reset(tenant)
-        self.quotas.forget(tenant)
-        self.faults.clear(tenant)
-        self.outages.end(tenant, everywhere=tenant is None)
+
+    async def stored(self, work: Callable[[], T]) -> T:
+        """Run `work` with the store's writes held back, then wait until they are stored (a
+        remote store sends the writes of many concurrent publishes in one round trip)."""
+        try:
+            with self.store.deferred():
+                return work()
+        finally:
+            await self.store.commit()
 
 
 class SharedClock:
@@ -134,11 +147,11 @@ def _clock_for(settings: Settings) -> Clock:
     return VirtualClock() if settings.clock == "virtual" else SystemClock(settings.speed)
 
 
-def _quotas_for(settings: Settings, clock: Clock, store: Store) -> Quotas:
+def _plans_for(settings: Settings, clock: Clock, store: Store) -> Plans:
     overrides = {"daily": settings.daily_quota, "monthly": settings.monthly_quota,
                  "burst": settings.burst_rate}
     chosen = {k: v for k, v in overrides.items() if v is not None}
-    return Quotas(clock, settings.plan, chosen, book=store)
+    return Plans(store, clock.wall, settings.plan, chosen)
 
 
 def _store_for(settings: Settings) -> Store:

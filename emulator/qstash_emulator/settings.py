@@ -40,7 +40,7 @@ class Settings:
             raise ValueError(f"clock must be 'real' or 'virtual', not {self.clock!r}")
         if self.speed <= 0:
             raise ValueError("speed must be a positive number")
-        from .core.quotas import PLANS
+        from .core.plans import PLANS
 
         if self.plan not in PLANS:
             raise ValueError(f"unknown plan {self.plan!r}; known plans: {', '.join(PLANS)}")

@@ -305,9 +305,7 @@ def test_pause_and_resume_accept_post_too(
 
 def test_more_schedules_than_the_plan_allows_answer_412() -> None:
     # A server of its own on the free plan (10 schedules), so the test makes 11, not 1001.
-    with EmulatorServer(clock="virtual", tokens=("free-user",)) as server:
-        assert server.emulator is not None
-        server.emulator.service.schedules.plan = "free"
+    with EmulatorServer(clock="virtual", tokens=("free-user",), plan="free") as server:
         client = QStash("free-user", base_url=server.url, retry=False)
         for n in range(10):
             client.schedule.create(destination="http://127.0.0.1:9/x", cron="0 0 1 1 *",

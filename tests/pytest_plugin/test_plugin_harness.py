@@ -1,5 +1,5 @@
 """Downstream tests of the harness fixtures, the marker's quota and faults, and the example
-files (which the README shows verbatim). Tests that need the emulator's quota/outage/fault API
+files (which docs/plugin.md shows verbatim). Tests that need the emulator's quota/outage/fault API
 are skipped only while it answers 404 for it."""
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ def _copy_examples(downstream: pytest.Pytester, names: list[str]) -> None:
         downstream.makepyfile(**{name[:-3]: (EXAMPLES / name).read_text()})
 
 
-def test_the_readme_shows_each_example_file_verbatim() -> None:
-    readme = (ROOT / "README.md").read_text()
-    shown = re.findall(r"```py\n(.*?)```", readme, flags=re.S)
+def test_the_plugin_page_shows_each_example_file_verbatim() -> None:
+    page = (ROOT / "docs" / "plugin.md").read_text()
+    shown = re.findall(r"```py\n(.*?)```", page, flags=re.S)
     files = sorted(EXAMPLES.glob("test_*.py"))
     assert len(files) == 4
     assert sorted(shown) == sorted(path.read_text() for path in files)
     for path in files:
-        assert f"`tests/{path.name}`" in readme
+        assert f"`tests/{path.name}`" in page
 
 
 @pytest.mark.parametrize("args", XDIST)

@@ -13,18 +13,17 @@ from qstash_emulator.core.model import (
     DeliveryRecord,
     DlqEntry,
     FlowControl,
-    GroupEndpoint,
     Kind,
     LogEvent,
     Message,
     Redaction,
     Response,
-    Schedule,
     SigningKeys,
     State,
-    UrlGroup,
 )
 from qstash_emulator.core.ports import Store
+from qstash_emulator.core.schedules.model import Schedule
+from qstash_emulator.core.url_groups.model import GroupEndpoint, UrlGroup
 
 A, B = "tenant-a", "tenant:b%"
 
@@ -318,7 +317,7 @@ def test_url_groups_round_trip_per_tenant(store: Store) -> None:
 
 # gates (queues and flow-control keys)
 def test_gates_wait_lists_and_wakes(store: Store) -> None:
-    from qstash_emulator.core.gates import Gate, GateKind
+    from qstash_emulator.core.gating.rules import Gate, GateKind
 
     queue = Gate(GateKind.QUEUE, "q", parallelism=1, holders=frozenset({"m1"}),
                  children=frozenset({("m1", "c1")}))

@@ -1,26 +1,23 @@
-"""What every part of the service shares: storage, time, ids, tenants and limits."""
+"""What every feature of the core shares: the store, time, ids, emulator-wide limits, and the
+two writes every message change makes (store the new version, log the event)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from .faults import Faults
-from .model import LogEvent, Message, Response, SigningKeys, State
-from .plan_limits import DEFAULT_PLAN
+from .messages.lifecycle import check_transition
+from .model import LogEvent, Message, Response, State
 from .ports import Clock, IdSource, Store
-from .quotas import SETTINGS_CACHE_S, Quotas
-from .recent import RecentReads
-from .tenants import TenantDirectory
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """Emulator-wide limits that no plan changes."""
+
     max_body_bytes: int = 10 * 1024 * 1024
     max_timeout_s: int = 2 * 3600
     dedup_window_s: int = 10 * 60
-    default_retries: int = 3
-    plan: str = DEFAULT_PLAN
 
 
 @dataclass(slots=True)
@@ -28,18 +25,9 @@ class Context:
     store: Store
     clock: Clock
     ids: IdSource
-    tenants: TenantDirectory
     limits: Limits = field(default_factory=Limits)
     wake: Callable[[int | None], None] = lambda due_at_ms: None
     """Tell the scheduler about new work (due at that time; None: look at everything)."""
-    quotas: Quotas = field(default_factory=Quotas)
-    faults: Faults = field(default_factory=Faults)
-    signing_keys: RecentReads[SigningKeys] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.quotas.clock is None:
-            self.quotas.clock = self.clock
-        self.signing_keys = RecentReads(self.clock.wall, SETTINGS_CACHE_S)
 
     def now_ms(self) -> int:
         return self.clock.now_ms()
@@ -66,21 +54,10 @@ class Context:
 
     def save(self, message: Message, state: State, **changes: object) -> Message:
         """Store a copy of `message` in `state`, with other field changes."""
+        check_transition(message.state, state)
         updated = replace(message, state=state, **changes)  # type: ignore[arg-type]
         self.store.put_message(updated)
         return updated
 
     def new_dlq_id(self) -> str:
         return f"{self.now_ms()}-{self.store.next_seq()}"
-
-    def keys(self, tenant: str) -> SigningKeys:
-        return self.store.get_keys(tenant) or self.tenants.initial_keys(tenant)
-
-    def keys_to_sign(self, tenant: str) -> SigningKeys:
-        """`keys`, read at most once per SETTINGS_CACHE_S (a rotation through another instance
-        sharing the store shows up that soon; one through this instance at once)."""
-        return self.signing_keys.get((tenant,), lambda: self.keys(tenant))
-
-    def set_keys(self, tenant: str, keys: SigningKeys) -> None:
-        self.store.set_keys(tenant, keys)
-        self.signing_keys.put((tenant,), keys)

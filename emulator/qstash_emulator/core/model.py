@@ -184,51 +184,6 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class GroupEndpoint:
-    """One endpoint of a URL group."""
-
-    url: str
-    name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UrlGroup:
-    """A named set of endpoints ("topic"); publishing to its name fans out to each."""
-
-    tenant: str
-    name: str
-    created_at_ms: int
-    updated_at_ms: int
-    endpoints: tuple[GroupEndpoint, ...] = ()
-
-
-class ScheduleState(StrEnum):
-    """The run states of `lastScheduleStates`."""
-
-    IN_PROGRESS = "IN_PROGRESS"
-    SUCCESS = "SUCCESS"
-    FAIL = "FAIL"
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """A cron schedule: each trigger publishes a copy of `template` to `destination`."""
-
-    tenant: str
-    schedule_id: str
-    destination: str
-    cron: str
-    template: Message
-    created_at_ms: int
-    delay_s: int = 0
-    paused: bool = False
-    next_at_ms: int | None = None
-    last_at_ms: int | None = None
-    last_message_ids: tuple[str, ...] = ()
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class QuotaSettings:
     """A tenant's own quota settings: its plan (None: the emulator's) and limit overrides."""
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from .gates import Gate
+from .gating.rules import Gate
 from .model import (
     DeliveryRecord,
     DeliveryRequest,
@@ -15,11 +15,11 @@ from .model import (
     Message,
     QuotaSettings,
     Response,
-    Schedule,
     SigningKeys,
-    UrlGroup,
     Usage,
 )
+from .schedules.model import Schedule
+from .url_groups.model import UrlGroup
 
 
 class Clock(Protocol):

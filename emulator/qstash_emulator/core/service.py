@@ -1,57 +1,251 @@
-"""Every API operation as a method: the one object the HTTP layer talks to."""
+"""The facade: every API operation as one method. Handlers call nothing else in the core.
+
+Each feature is built once here and handed to the features that use it; the delivery layer
+reads `attempts` and `tickers` (timed work) to run what falls due.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from . import protocol as p
-from .attempts import Attempts
 from .context import Context
-from .errors import Unauthorized
-from .flow_control import FlowControls
-from .gatekeeper import Gatekeeper
-from .model import DeliveryRecord, SigningKeys, Tenant
-from .publisher import Publisher
-from .queries import Queries
-from .queues import Queues
-from .schedules import Schedules
-from .url_groups import UrlGroups
+from .errors import NotFound, Unauthorized
+from .gating.admission import Admission
+from .gating.flow_control import FlowControls, FlowInfo, GlobalParallelism
+from .gating.queues import QueueInfo, Queues, QueueUpsert
+from .harness.faults import FaultRule, Faults
+from .harness.outages import Outage, Outages, parse_outage
+from .harness.quotas import QuotaReport, Quotas, burst_limited, parse_window
+from .keys import SigningKeyRing
+from .messages.attempts import Attempts
+from .messages.filters import Page
+from .messages.publish import Published, Publisher, PublishRequest
+from .messages.queries import Queries
+from .model import DeliveryRecord, DlqEntry, LogEvent, Message, SigningKeys, Tenant
+from .plans import Plans
+from .ports import Ticker
+from .schedules.model import Schedule, ScheduleState
+from .schedules.schedules import Schedules
+from .tenants import TenantDirectory
+from .url_groups.model import UrlGroup
+from .url_groups.url_groups import UrlGroups
+
+Params = Mapping[str, Sequence[str]]
 
 
 class Service:
-    """The emulated QStash: publishing, delivery bookkeeping and queries, per tenant."""
+    """The emulated QStash, per tenant: publishing, reading, configuration and the harness."""
 
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.publisher = Publisher(ctx)
-        self.attempts = Attempts(ctx)
-        self.queries = Queries(ctx)
-        self.schedules = Schedules(ctx, self.publisher)
-        self.url_groups = UrlGroups(ctx)
-        self.queues = Queues(ctx)
-        self.flow_control = FlowControls(ctx)
-        self.gates = Gatekeeper(ctx)
+    def __init__(
+        self, ctx: Context, tenants: TenantDirectory, plans: Plans, quotas: Quotas,
+        faults: Faults, outages: Outages,
+    ) -> None:
+        self._ctx, self._tenants, self._plans = ctx, tenants, plans
+        self._quotas, self._faults, self._outages = quotas, faults, outages
+        gates = Admission(ctx)
+        self._keys = SigningKeyRing(ctx.store, tenants, ctx.ids, ctx.clock.wall)
+        self._queries = Queries(ctx, gates)
+        self._queues = Queues(ctx, gates, plans, self._queries)
+        self._publisher = Publisher(ctx, gates, plans, quotas, self._queues)
+        self._schedules = Schedules(ctx, self._publisher, plans)
+        self._url_groups = UrlGroups(ctx, plans)
+        self._flows = FlowControls(ctx, gates, plans)
+        self.attempts = Attempts(ctx, gates, self._keys, faults)
+        self.tickers: list[Ticker] = [self._schedules, gates]
+
+    # tenants and keys
+    def resolve(self, token: str | None) -> Tenant | None:
+        return self._tenants.resolve(token)
 
     def authenticate(self, token: str | None) -> Tenant:
-        tenant = self.ctx.tenants.resolve(token)
+        tenant = self._tenants.resolve(token)
         if tenant is None:
             raise Unauthorized(p.UNAUTHORIZED)
         return tenant
 
-    def keys(self, tenant: str) -> SigningKeys:
-        return self.ctx.keys(tenant)
+    def known_tenants(self) -> list[str]:
+        return self._tenants.known()
+
+    def signing_keys(self, tenant: str) -> SigningKeys:
+        return self._keys.keys(tenant)
 
     def rotate_keys(self, tenant: str) -> SigningKeys:
-        current = self.ctx.keys(tenant)
-        fresh = "sig_" + self.ctx.ids.new_id("k")[2:30]
-        rotated = SigningKeys(current=current.next, next=fresh)
-        self.ctx.set_keys(tenant, rotated)
-        return rotated
+        return self._keys.rotate(tenant)
+
+    # publishing
+    def publish(self, tenant: str, request: PublishRequest, ip: str | None) -> list[Published]:
+        return self._publisher.publish(tenant, request, ip)
+
+    def batch(self, tenant: str, requests: list[PublishRequest], ip: str | None
+              ) -> list[list[Published]]:
+        return self._publisher.batch(tenant, requests, ip)
+
+    def quota_headers(self, tenant: str) -> dict[str, str]:
+        return self._quotas.headers(tenant)
+
+    # messages, DLQ, logs
+    def get_message(self, tenant: str, message_id: str) -> Message:
+        return self._queries.get_message(tenant, message_id)
+
+    def cancel(self, tenant: str, message_id: str) -> int:
+        return self._queries.cancel(tenant, message_id)
+
+    def cancel_many(self, tenant: str, ids: list[str] | None, params: Params) -> int:
+        return self._queries.cancel_many(tenant, ids, params)
+
+    def list_dlq(self, tenant: str, params: Params) -> Page[DlqEntry]:
+        return self._queries.list_dlq(tenant, params)
+
+    def get_dlq(self, tenant: str, dlq_id: str) -> DlqEntry:
+        return self._queries.get_dlq(tenant, dlq_id)
+
+    def delete_dlq(self, tenant: str, dlq_id: str) -> None:
+        self._queries.delete_dlq(tenant, dlq_id)
+
+    def delete_dlq_many(self, tenant: str, ids: list[str]) -> int:
+        return self._queries.delete_dlq_many(tenant, ids)
+
+    def retry_dlq(self, tenant: str, entry: DlqEntry, headers: Mapping[str, str]) -> str:
+        """Publish the entry's message again (new id); `upstash-*` headers override settings."""
+        return self._publisher.retry_dlq(tenant, entry, headers)
+
+    def list_logs(self, tenant: str, params: Params) -> Page[LogEvent]:
+        return self._queries.list_logs(tenant, params)
 
     def deliveries(self, tenant: str) -> Sequence[DeliveryRecord]:
-        return self.ctx.store.deliveries(tenant)
+        return self._ctx.store.deliveries(tenant)
+
+    def delivery_tenants(self) -> list[str]:
+        return self._ctx.store.delivery_tenants()
+
+    # schedules
+    def create_schedule(self, tenant: str, request: PublishRequest, ip: str | None) -> Schedule:
+        return self._schedules.create(tenant, request, ip)
+
+    def get_schedule(self, tenant: str, schedule_id: str) -> Schedule:
+        return self._schedules.get(tenant, schedule_id)
+
+    def list_schedules(self, tenant: str) -> list[Schedule]:
+        return self._schedules.list_all(tenant)
+
+    def schedule_run_states(self, schedule: Schedule) -> dict[str, ScheduleState]:
+        return self._schedules.run_states(schedule)
+
+    def delete_schedule(self, tenant: str, schedule_id: str) -> None:
+        self._schedules.delete(tenant, schedule_id)
+
+    def pause_schedule(self, tenant: str, schedule_id: str) -> None:
+        self._schedules.pause(tenant, schedule_id)
+
+    def resume_schedule(self, tenant: str, schedule_id: str) -> None:
+        self._schedules.resume(tenant, schedule_id)
+
+    # URL groups
+    def add_endpoints(self, tenant: str, name: str, payload: object) -> UrlGroup:
+        return self._url_groups.upsert_endpoints(tenant, name, payload)
+
+    def remove_endpoints(self, tenant: str, name: str, payload: object) -> None:
+        self._url_groups.remove_endpoints(tenant, name, payload)
+
+    def get_url_group(self, tenant: str, name: str) -> UrlGroup:
+        return self._url_groups.get(tenant, name)
+
+    def list_url_groups(self, tenant: str) -> list[UrlGroup]:
+        return self._url_groups.list_all(tenant)
+
+    def delete_url_group(self, tenant: str, name: str) -> None:
+        self._url_groups.delete(tenant, name)
+
+    # queues
+    def upsert_queue(self, tenant: str, request: QueueUpsert) -> None:
+        self._queues.upsert(tenant, request)
+
+    def get_queue(self, tenant: str, name: str) -> QueueInfo:
+        return self._queues.get(tenant, name)
+
+    def list_queues(self, tenant: str) -> list[QueueInfo]:
+        return self._queues.list(tenant)
+
+    def delete_queue(self, tenant: str, name: str) -> None:
+        self._queues.delete(tenant, name)
+
+    def pause_queue(self, tenant: str, name: str, paused: bool) -> None:
+        self._queues.set_paused(tenant, name, paused)
+
+    # flow control
+    def get_flow(self, tenant: str, key: str) -> FlowInfo:
+        return self._flows.get(tenant, key)
+
+    def list_flows(self, tenant: str, search: str | None) -> list[FlowInfo]:
+        return self._flows.list(tenant, search)
+
+    def change_flow(self, tenant: str, key: str, action: str, params: Mapping[str, str]) -> None:
+        """`pause`, `resume`, `pin`, `unpin`, `resetRate` or `reset` one flow-control key."""
+        self._flows.act(tenant, key, action, params)
+
+    def global_parallelism(self, tenant: str) -> GlobalParallelism:
+        return self._flows.global_parallelism(tenant)
+
+    # harness: quotas, outages, faults (tenant None: every tenant)
+    def quota_report(self, tenant: str) -> QuotaReport:
+        return self._quotas.report(tenant)
+
+    def quota_defaults(self) -> tuple[str, dict[str, int | None]]:
+        """The emulator-wide plan and limit overrides (what a tenant without settings gets)."""
+        return self._plans.plan_name, dict(self._plans.overrides)
+
+    def quota_tenants(self) -> list[str]:
+        return self._quotas.tenants()
+
+    def configure_quota(self, tenant: str | None, changes: Mapping[str, object]) -> None:
+        self._plans.configure(tenant, changes)
+
+    def exhaust_quota(self, tenant: str | None, window: object) -> None:
+        chosen = parse_window(window)
+        for name in [tenant] if tenant is not None else self._tenants.known():
+            self._quotas.exhaust(name, chosen)
+
+    def reset_quota(self, tenant: str | None) -> None:
+        self._quotas.reset(tenant)
+
+    def take_outage(self, tenant: str | None, path: str) -> Outage | None:
+        """The outage that answers this API request instead of the API, if any."""
+        return self._outages.take(tenant, path)
+
+    def hit_burst(self, tenant: str, path: str) -> None:
+        """Count one request against the burst limit (publishing is exempt); 429 past it."""
+        if burst_limited(path):
+            self._quotas.hit_burst(tenant)
+
+    def start_outage(self, tenant: str | None, body: object) -> Outage:
+        outage = parse_outage(body, tenant)
+        self._outages.start(outage)
+        return outage
+
+    def list_outages(self, tenant: str | None) -> list[Outage]:
+        return [o for o in self._outages.active() if tenant is None or o.tenant in (tenant, None)]
+
+    def end_outage(self, tenant: str | None) -> int:
+        return self._outages.end(tenant, everywhere=tenant is None)
+
+    def add_fault(self, tenant: str | None, body: object) -> FaultRule:
+        return self._faults.add(body, tenant)
+
+    def list_faults(self, tenant: str | None) -> list[FaultRule]:
+        return self._faults.rules(tenant)
+
+    def clear_faults(self, tenant: str | None) -> int:
+        return self._faults.clear(tenant)
+
+    def remove_fault(self, tenant: str | None, rule_id: str) -> None:
+        if not self._faults.remove(rule_id, tenant):
+            raise NotFound(p.FAULT_NOT_FOUND)
 
     def reset(self, tenant: str | None) -> None:
-        """Forget everything of one tenant (or of all tenants with None)."""
-        self.ctx.store.reset(tenant)
-        self.ctx.signing_keys.forget(tenant)
+        """Forget everything of one tenant (of every tenant with None), harness state too."""
+        self._ctx.store.reset(tenant)
+        self._keys.forget(tenant)
+        self._quotas.forget(tenant)
+        self._faults.clear(tenant)
+        self._outages.end(tenant, everywhere=tenant is None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .messages.signing import derive_key
 from .model import SigningKeys, Tenant
-from .signing import derive_key
 
 
 @dataclass(frozen=True, slots=True)

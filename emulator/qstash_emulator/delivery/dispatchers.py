@@ -1,7 +1,7 @@
 """Dispatchers: the outbound HTTP client behind the `Dispatcher` protocol.
 
 aiohttp is the default: measured on a 2-core machine it makes deliveries at a fraction of
-the CPU cost of a shared httpx client (see the closing note of the spine issue).
+the CPU cost of a shared httpx client (`scenarios/bench_delivery.py` compares them).
 `HttpxDispatcher` takes any httpx transport, so tests can deliver in-process.
 """
 

@@ -12,8 +12,8 @@ from dataclasses import replace
 from typing import Any
 
 from ..clocks import wall_wait
-from ..core.attempts import Attempts
-from ..core.faults import Duplicate, Effect, Faults
+from ..core.harness.faults import Duplicate, Effect, Faults
+from ..core.messages.attempts import Attempts
 from ..core.model import DeliveryRequest, Response
 from ..core.ports import Clock, Dispatcher, Store
 

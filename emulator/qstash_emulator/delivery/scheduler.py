@@ -8,7 +8,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from ..clocks import wall_wait
-from ..core.attempts import Attempts
+from ..core.messages.attempts import Attempts
 from ..core.model import DeliveryRequest, Response
 from ..core.ports import Clock, Dispatcher, Store, Ticker
 

@@ -16,8 +16,7 @@ def _tenant(request: Request) -> str | None:
     """The calling tenant (the default dev user when no token is given); None with ?all=true."""
     if request.query_params.get("all", "").lower() == "true":
         return None
-    emulator = emulator_of(request)
-    return emulator.service.authenticate(token_of(request) or DEFAULT_TOKEN).name
+    return emulator_of(request).service.authenticate(token_of(request) or DEFAULT_TOKEN).name
 
 
 async def health(request: Request) -> Response:
@@ -27,7 +26,7 @@ async def health(request: Request) -> Response:
     return FastJSON({
         "status": "ok",
         "version": VERSION,
-        "store": emulator.store.name,
+        "store": emulator.store_name,
         "clock": "virtual" if emulator.clock.virtual else "real",
     })
 
@@ -61,7 +60,7 @@ async def deliveries(request: Request) -> Response:
     emulator = emulator_of(request)
     params = multi_params(request)
     wanted_ids = set(params.get("messageId", []))
-    tenants = [tenant] if tenant is not None else emulator.store.delivery_tenants()
+    tenants = [tenant] if tenant is not None else emulator.service.delivery_tenants()
     records = sorted(
         (r for t in tenants for r in emulator.service.deliveries(t)
          if not wanted_ids or r.message_id in wanted_ids),

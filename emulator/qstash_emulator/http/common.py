@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.requests import Request
@@ -15,6 +14,7 @@ from ..core.headers import split_query
 from ..core.model import Tenant
 
 if TYPE_CHECKING:
+    from ..core.service import Service
     from ..emulator import Emulator
 
 T = TypeVar("T")
@@ -31,6 +31,10 @@ def emulator_of(request: Request) -> Emulator:
     return request.app.state.emulator  # type: ignore[no-any-return]
 
 
+def service_of(request: Request) -> Service:
+    return emulator_of(request).service
+
+
 def token_of(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
@@ -39,7 +43,7 @@ def token_of(request: Request) -> str | None:
 
 
 def tenant_of(request: Request) -> Tenant:
-    return emulator_of(request).service.authenticate(token_of(request))
+    return service_of(request).authenticate(token_of(request))
 
 
 def lowered_headers(request: Request) -> dict[str, str]:
@@ -55,16 +59,6 @@ def publish_config(request: Request) -> tuple[dict[str, str], str]:
     """Headers (query-string config merged in, headers win) and the destination's own query."""
     config, destination_query = split_query(request.scope["query_string"].decode("latin-1"))
     return config | lowered_headers(request), destination_query
-
-
-async def stored(emulator: Emulator, work: Callable[[], T]) -> T:
-    """Run `work` with the store's writes held back, then wait until they are stored (a remote
-    store sends the writes of many concurrent publishes in one round trip)."""
-    try:
-        with emulator.store.deferred():
-            return work()
-    finally:
-        await emulator.store.commit()
 
 
 async def read_body(request: Request) -> bytes:

@@ -7,14 +7,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.errors import BadRequest
-from ..core.filters import values
-from .common import FastJSON, emulator_of, lowered_headers, multi_params, read_json, tenant_of
+from ..core.messages.filters import values
+from .common import FastJSON, lowered_headers, multi_params, read_json, service_of, tenant_of
 from .render import dlq_json
 
 
 async def list_dlq(request: Request) -> Response:
     tenant = tenant_of(request)
-    page = emulator_of(request).service.queries.list_dlq(tenant.name, multi_params(request))
+    page = service_of(request).list_dlq(tenant.name, multi_params(request))
     data: dict[str, object] = {"messages": [dlq_json(entry) for entry in page.items]}
     if page.cursor is not None:
         data["cursor"] = page.cursor
@@ -23,13 +23,13 @@ async def list_dlq(request: Request) -> Response:
 
 async def get_dlq(request: Request) -> Response:
     tenant = tenant_of(request)
-    entry = emulator_of(request).service.queries.get_dlq(tenant.name, request.path_params["dlq_id"])
+    entry = service_of(request).get_dlq(tenant.name, request.path_params["dlq_id"])
     return FastJSON(dlq_json(entry))
 
 
 async def delete_dlq(request: Request) -> Response:
     tenant = tenant_of(request)
-    emulator_of(request).service.queries.delete_dlq(tenant.name, request.path_params["dlq_id"])
+    service_of(request).delete_dlq(tenant.name, request.path_params["dlq_id"])
     return FastJSON({"deleted": 1})
 
 
@@ -48,37 +48,37 @@ async def _ids(request: Request) -> list[str] | None:
 
 async def delete_many(request: Request) -> Response:
     tenant = tenant_of(request)
-    queries = emulator_of(request).service.queries
+    service = service_of(request)
     ids = await _ids(request)
     if ids is None:
-        page = queries.list_dlq(tenant.name, multi_params(request))
+        page = service.list_dlq(tenant.name, multi_params(request))
         ids = [entry.dlq_id for entry in page.items]
-        deleted = queries.delete_dlq_many(tenant.name, ids)
+        deleted = service.delete_dlq_many(tenant.name, ids)
         return FastJSON({"deleted": deleted} | ({"cursor": page.cursor} if page.cursor else {}))
-    return FastJSON({"deleted": queries.delete_dlq_many(tenant.name, ids)})
+    return FastJSON({"deleted": service.delete_dlq_many(tenant.name, ids)})
 
 
 async def retry_one(request: Request) -> Response:
     tenant = tenant_of(request)
-    service = emulator_of(request).service
-    entry = service.queries.get_dlq(tenant.name, request.path_params["dlq_id"])
-    message_id = service.publisher.retry_dlq(tenant.name, entry, lowered_headers(request))
+    service = service_of(request)
+    entry = service.get_dlq(tenant.name, request.path_params["dlq_id"])
+    message_id = service.retry_dlq(tenant.name, entry, lowered_headers(request))
     return FastJSON({"messageId": message_id}, status_code=201)
 
 
 async def retry_many(request: Request) -> Response:
     tenant = tenant_of(request)
-    service = emulator_of(request).service
+    service = service_of(request)
     ids = await _ids(request)
     cursor = None
     if ids is None:
-        page = service.queries.list_dlq(tenant.name, multi_params(request))
+        page = service.list_dlq(tenant.name, multi_params(request))
         entries, cursor = page.items, page.cursor
     else:
-        entries = [service.queries.get_dlq(tenant.name, dlq_id) for dlq_id in ids]
+        entries = [service.get_dlq(tenant.name, dlq_id) for dlq_id in ids]
     headers = lowered_headers(request)
     responses = [
-        {"messageId": service.publisher.retry_dlq(tenant.name, entry, headers)}
+        {"messageId": service.retry_dlq(tenant.name, entry, headers)}
         for entry in entries
     ]
     return FastJSON({"responses": responses} | ({"cursor": cursor} if cursor else {}),

@@ -6,13 +6,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .common import FastJSON, emulator_of, multi_params, tenant_of
+from .common import FastJSON, multi_params, service_of, tenant_of
 from .render import log_json
 
 
 async def list_events(request: Request) -> Response:
     tenant = tenant_of(request)
-    page = emulator_of(request).service.queries.list_logs(tenant.name, multi_params(request))
+    page = service_of(request).list_logs(tenant.name, multi_params(request))
     events = [log_json(event) for event in page.items]
     data: dict[str, object] = {"events": events, "logs": events}
     if page.cursor is not None:

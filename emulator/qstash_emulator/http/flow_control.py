@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.flow_control import FlowControls, FlowInfo
-from .common import FastJSON, emulator_of, tenant_of
+from ..core.gating.flow_control import FlowInfo
+from .common import FastJSON, service_of, tenant_of
 
 
 def flow_json(info: FlowInfo) -> dict[str, object]:
@@ -29,52 +27,34 @@ def flow_json(info: FlowInfo) -> dict[str, object]:
     }
 
 
-def _flows(request: Request) -> FlowControls:
-    return emulator_of(request).service.flow_control
-
-
 async def list_keys(request: Request) -> Response:
     tenant = tenant_of(request)
-    infos = _flows(request).list(tenant.name, request.query_params.get("search"))
+    infos = service_of(request).list_flows(tenant.name, request.query_params.get("search"))
     return FastJSON([flow_json(info) for info in infos])
 
 
 async def get_key(request: Request) -> Response:
     tenant = tenant_of(request)
-    return FastJSON(flow_json(_flows(request).get(tenant.name, request.path_params["key"])))
+    return FastJSON(flow_json(service_of(request).get_flow(tenant.name,
+                                                           request.path_params["key"])))
 
 
-def _action(
-    call: Callable[[FlowControls, str, str, dict[str, str]], None],
-) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        tenant = tenant_of(request)
-        params = dict(request.query_params)
-        call(_flows(request), tenant.name, request.path_params["key"], params)
-        return FastJSON({})
-
-    return endpoint
+async def change_key(request: Request) -> Response:
+    tenant = tenant_of(request)
+    service_of(request).change_flow(tenant.name, request.path_params["key"],
+                                    request.path_params["action"], dict(request.query_params))
+    return FastJSON({})
 
 
 async def global_parallelism(request: Request) -> Response:
     tenant = tenant_of(request)
-    info = _flows(request).global_parallelism(tenant.name)
+    info = service_of(request).global_parallelism(tenant.name)
     return FastJSON({"parallelismMax": info.maximum, "parallelismCount": info.count})
 
-
-ACTIONS: dict[str, Callable[[FlowControls, str, str, dict[str, str]], None]] = {
-    "pause": lambda flows, tenant, key, _: flows.set_paused(tenant, key, True),
-    "resume": lambda flows, tenant, key, _: flows.set_paused(tenant, key, False),
-    "pin": lambda flows, tenant, key, params: flows.pin(tenant, key, params),
-    "unpin": lambda flows, tenant, key, params: flows.unpin(tenant, key, params),
-    "resetRate": lambda flows, tenant, key, _: flows.reset_rate(tenant, key),
-    "reset": lambda flows, tenant, key, _: flows.reset(tenant, key),
-}
 
 routes = [
     Route("/v2/flowControl", list_keys, methods=["GET"]),
     Route("/v2/flowControl/{key}", get_key, methods=["GET"]),
-    *(Route(f"/v2/flowControl/{{key}}/{name}", _action(call), methods=["POST"])
-      for name, call in ACTIONS.items()),
+    Route("/v2/flowControl/{key}/{action}", change_key, methods=["POST"]),
     Route("/v2/globalParallelism", global_parallelism, methods=["GET"]),
 ]

@@ -16,8 +16,7 @@ from urllib.parse import parse_qs
 from ..clocks import wall_wait
 from ..core import protocol as p
 from ..core.errors import BurstLimited
-from ..core.outages import API_PREFIX, Outage, OutageMode
-from ..core.quotas import burst_limited
+from ..core.harness.outages import API_PREFIX, Outage, OutageMode
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
@@ -42,13 +41,13 @@ class Guard:
             await self.app(scope, receive, send)
             return
         tenant = self._tenant(scope)
-        outage = self.emulator.outages.take(tenant, path)
+        outage = self.emulator.service.take_outage(tenant, path)
         if outage is not None:
             await self._fail(outage, receive, send)
             return
-        if tenant is not None and burst_limited(path):
+        if tenant is not None:
             try:
-                self.emulator.quotas.hit_burst(tenant)
+                self.emulator.service.hit_burst(tenant, path)
             except BurstLimited as exc:
                 await _answer(send, 429, exc.message, dict(exc.headers))
                 return
@@ -56,7 +55,7 @@ class Guard:
 
     def _tenant(self, scope: Scope) -> str | None:
         token = _token(scope)
-        found = self.emulator.service.ctx.tenants.resolve(token) if token else None
+        found = self.emulator.service.resolve(token) if token else None
         return found.name if found else None
 
     async def _fail(self, outage: Outage, receive: Receive, send: Send) -> None:

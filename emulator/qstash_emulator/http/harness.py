@@ -6,20 +6,19 @@ every tenant with `?all=true`.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core import protocol as p
-from ..core.errors import BadRequest, NotFound
-from ..core.faults import FaultRule
-from ..core.outages import Outage, parse_outage
-from ..core.quotas import Plan, Quotas, Window
+from ..core.errors import BadRequest
+from ..core.harness.faults import FaultRule
+from ..core.harness.outages import Outage
+from ..core.harness.quotas import QuotaReport
+from ..core.service import Service
 from ..core.tenants import DEFAULT_TOKEN
-from .common import FastJSON, emulator_of, read_json, token_of
+from .common import FastJSON, read_json, service_of, token_of
 
 Json = dict[str, Any]
 
@@ -28,30 +27,30 @@ def scope_of(request: Request) -> str | None:
     """The calling tenant (the default dev user without a token); None with `?all=true`."""
     if request.query_params.get("all", "").lower() == "true":
         return None
-    return emulator_of(request).service.authenticate(token_of(request) or DEFAULT_TOKEN).name
+    return service_of(request).authenticate(token_of(request) or DEFAULT_TOKEN).name
 
 
 # --- quota ----------------------------------------------------------------------------------
 
 
-def quota_json(quotas: Quotas, tenant: str) -> Json:
-    windows = {}
-    for window in Window:
-        status = quotas.status(tenant, window)
-        windows[window.value] = {"limit": status.limit, "used": status.used,
-                                 "remaining": status.remaining, "reset": status.reset_s}
-    limits = {f.name: quotas.limit(tenant, f.name) for f in fields(Plan) if f.name != "name"}
-    return {"plan": quotas.plan(tenant).name, **windows, "limits": limits}
+def quota_json(report: QuotaReport) -> Json:
+    windows = {status.window.value: {"limit": status.limit, "used": status.used,
+                                     "remaining": status.remaining, "reset": status.reset_s}
+               for status in report.windows}
+    return {"plan": report.plan, **windows, "limits": report.limits}
 
 
-def _all_quotas(quotas: Quotas) -> Json:
-    return {"plan": quotas.plan_name, "overrides": dict(quotas.overrides),
-            "tenants": {tenant: quota_json(quotas, tenant) for tenant in quotas.tenants()}}
+def _all_quotas(service: Service) -> Json:
+    plan, overrides = service.quota_defaults()
+    return {"plan": plan, "overrides": overrides,
+            "tenants": {tenant: quota_json(service.quota_report(tenant))
+                        for tenant in service.quota_tenants()}}
 
 
 def _quota_answer(request: Request, tenant: str | None) -> Response:
-    quotas = emulator_of(request).quotas
-    return FastJSON(_all_quotas(quotas) if tenant is None else quota_json(quotas, tenant))
+    service = service_of(request)
+    return FastJSON(_all_quotas(service) if tenant is None
+                    else quota_json(service.quota_report(tenant)))
 
 
 async def get_quota(request: Request) -> Response:
@@ -63,26 +62,21 @@ async def put_quota(request: Request) -> Response:
     body = await read_json(request)
     if not isinstance(body, dict):
         raise BadRequest('invalid body: want {"daily": N, "monthly": N, "burst": N, "plan": ...}')
-    emulator_of(request).quotas.configure(tenant, body)
+    service_of(request).configure_quota(tenant, body)
     return _quota_answer(request, tenant)
 
 
 async def exhaust_quota(request: Request) -> Response:
     tenant = scope_of(request)
     body = await read_json(request)
-    raw = body.get("window", "daily") if isinstance(body, dict) else None
-    if raw not in (Window.DAILY.value, Window.MONTHLY.value):
-        raise BadRequest('invalid body: want {"window": "daily"} or {"window": "monthly"}')
-    emulator = emulator_of(request)
-    tenants = [tenant] if tenant is not None else emulator.service.ctx.tenants.known()
-    for name in tenants:
-        emulator.quotas.exhaust(name, Window(raw))
+    service_of(request).exhaust_quota(
+        tenant, body.get("window", "daily") if isinstance(body, dict) else None)
     return _quota_answer(request, tenant)
 
 
 async def reset_quota(request: Request) -> Response:
     tenant = scope_of(request)
-    emulator_of(request).quotas.reset(tenant)
+    service_of(request).reset_quota(tenant)
     return _quota_answer(request, tenant)
 
 
@@ -96,29 +90,24 @@ def outage_json(outage: Outage) -> Json:
 
 async def start_outage(request: Request) -> Response:
     tenant = scope_of(request)
-    outage = parse_outage(await read_json(request), tenant)
-    emulator_of(request).outages.start(outage)
+    outage = service_of(request).start_outage(tenant, await read_json(request))
     return FastJSON(outage_json(outage))
 
 
 async def get_outage(request: Request) -> Response:
-    tenant = scope_of(request)
-    outages = [o for o in emulator_of(request).outages.active()
-               if tenant is None or o.tenant in (tenant, None)]
+    outages = service_of(request).list_outages(scope_of(request))
     return FastJSON({"outages": [outage_json(o) for o in outages]})
 
 
 async def end_outage(request: Request) -> Response:
-    tenant = scope_of(request)
-    ended = emulator_of(request).outages.end(tenant, everywhere=tenant is None)
-    return FastJSON({"ended": ended})
+    return FastJSON({"ended": service_of(request).end_outage(scope_of(request))})
 
 
 # --- faults ---------------------------------------------------------------------------------
 
 
 def fault_json(rule: FaultRule) -> Json:
-    data: Json = {
+    return {
         "id": rule.rule_id, "match": rule.match, "match_type": rule.match_type.value,
         "statuses": list(rule.statuses), "latency_ms": rule.latency_ms, "timeout": rule.timeout,
         "connection_error": rule.connection_error, "probability": rule.probability,
@@ -126,29 +115,25 @@ def fault_json(rule: FaultRule) -> Json:
         "signature": rule.signature.value if rule.signature else None,
         "all": rule.tenant is None,
     }
-    return data
 
 
 async def add_fault(request: Request) -> Response:
     tenant = scope_of(request)
-    rule = emulator_of(request).faults.add(await read_json(request), tenant)
+    rule = service_of(request).add_fault(tenant, await read_json(request))
     return FastJSON({"id": rule.rule_id, "fault": fault_json(rule)})
 
 
 async def list_faults(request: Request) -> Response:
-    rules = emulator_of(request).faults.rules(scope_of(request))
+    rules = service_of(request).list_faults(scope_of(request))
     return FastJSON({"faults": [fault_json(rule) for rule in rules]})
 
 
 async def clear_faults(request: Request) -> Response:
-    return FastJSON({"deleted": emulator_of(request).faults.clear(scope_of(request))})
+    return FastJSON({"deleted": service_of(request).clear_faults(scope_of(request))})
 
 
 async def remove_fault(request: Request) -> Response:
-    removed = emulator_of(request).faults.remove(request.path_params["rule_id"],
-                                                 scope_of(request))
-    if not removed:
-        raise NotFound(p.FAULT_NOT_FOUND)
+    service_of(request).remove_fault(scope_of(request), request.path_params["rule_id"])
     return FastJSON({"deleted": 1})
 
 

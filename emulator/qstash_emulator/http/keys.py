@@ -6,16 +6,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .common import FastJSON, emulator_of, tenant_of
+from .common import FastJSON, service_of, tenant_of
 
 
 async def get_keys(request: Request) -> Response:
-    keys = emulator_of(request).service.keys(tenant_of(request).name)
+    keys = service_of(request).signing_keys(tenant_of(request).name)
     return FastJSON({"current": keys.current, "next": keys.next})
 
 
 async def rotate_keys(request: Request) -> Response:
-    keys = emulator_of(request).service.rotate_keys(tenant_of(request).name)
+    keys = service_of(request).rotate_keys(tenant_of(request).name)
     return FastJSON({"current": keys.current, "next": keys.next})
 
 

@@ -7,14 +7,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.errors import BadRequest
-from ..core.filters import values
-from .common import FastJSON, emulator_of, multi_params, read_json, tenant_of
+from ..core.messages.filters import values
+from .common import FastJSON, multi_params, read_json, service_of, tenant_of
 from .render import message_json
 
 
 async def get_message(request: Request) -> Response:
     tenant = tenant_of(request)
-    message = emulator_of(request).service.queries.get_message(
+    message = service_of(request).get_message(
         tenant.name, request.path_params["message_id"]
     )
     return FastJSON(message_json(message))
@@ -22,7 +22,7 @@ async def get_message(request: Request) -> Response:
 
 async def cancel_message(request: Request) -> Response:
     tenant = tenant_of(request)
-    cancelled = emulator_of(request).service.queries.cancel(
+    cancelled = service_of(request).cancel(
         tenant.name, request.path_params["message_id"]
     )
     return FastJSON({"cancelled": cancelled})
@@ -41,7 +41,7 @@ async def cancel_many(request: Request) -> Response:
         ids = values({"messageIds": params.pop("messageIds")}, "messageIds")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
         raise BadRequest("invalid messageIds: want a list of strings")
-    cancelled = emulator_of(request).service.queries.cancel_many(tenant.name, ids, params)
+    cancelled = service_of(request).cancel_many(tenant.name, ids, params)
     return FastJSON({"cancelled": cancelled})
 
 

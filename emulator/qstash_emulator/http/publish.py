@@ -6,14 +6,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.publisher import Published, PublishRequest, parse_batch
+from ..core.messages.publish import Published, PublishRequest, parse_batch
 from .common import (
     FastJSON,
     caller_ip,
     emulator_of,
     publish_config,
     read_body,
-    stored,
     tenant_of,
 )
 
@@ -42,10 +41,10 @@ async def publish_to(request: Request, queue: str | None = None) -> Response:
     body = await read_body(request)
     emulator = emulator_of(request)
     published = PublishRequest(destination, headers, body, queue)
-    results = await stored(emulator, lambda: emulator.service.publisher.publish(
+    results = await emulator.stored(lambda: emulator.service.publish(
         tenant.name, published, caller_ip(request)))
     duplicate = all(result.deduplicated for result in results)
-    quota = emulator.quotas.headers(tenant.name)
+    quota = emulator.service.quota_headers(tenant.name)
     return FastJSON(_rendered(results), status_code=202 if duplicate else 200, headers=quota)
 
 
@@ -57,9 +56,9 @@ async def batch(request: Request) -> Response:
     tenant = tenant_of(request)
     requests = parse_batch(await read_body(request))
     emulator = emulator_of(request)
-    results = await stored(emulator, lambda: emulator.service.publisher.batch(
+    results = await emulator.stored(lambda: emulator.service.batch(
         tenant.name, requests, caller_ip(request)))
-    quota = emulator.quotas.headers(tenant.name)
+    quota = emulator.service.quota_headers(tenant.name)
     return FastJSON([_rendered(element) for element in results], headers=quota)
 
 

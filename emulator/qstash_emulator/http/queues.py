@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.queues import QueueInfo, parse_upsert
-from .common import FastJSON, emulator_of, read_json, tenant_of
+from ..core.gating.queues import QueueInfo, parse_upsert
+from .common import FastJSON, read_json, service_of, tenant_of
 from .publish import publish_to
 
 
@@ -29,39 +29,37 @@ async def enqueue(request: Request) -> Response:
 
 async def upsert(request: Request) -> Response:
     tenant = tenant_of(request)
-    emulator_of(request).service.queues.upsert(tenant.name, parse_upsert(await read_json(request)))
+    service_of(request).upsert_queue(tenant.name, parse_upsert(await read_json(request)))
     return FastJSON({})
 
 
 async def list_queues(request: Request) -> Response:
     tenant = tenant_of(request)
-    infos = emulator_of(request).service.queues.list(tenant.name)
+    infos = service_of(request).list_queues(tenant.name)
     return FastJSON([queue_json(info) for info in infos])
 
 
 async def get_queue(request: Request) -> Response:
     tenant = tenant_of(request)
-    info = emulator_of(request).service.queues.get(tenant.name, request.path_params["queue"])
+    info = service_of(request).get_queue(tenant.name, request.path_params["queue"])
     return FastJSON(queue_json(info))
 
 
 async def delete_queue(request: Request) -> Response:
     tenant = tenant_of(request)
-    emulator_of(request).service.queues.delete(tenant.name, request.path_params["queue"])
+    service_of(request).delete_queue(tenant.name, request.path_params["queue"])
     return FastJSON({})
 
 
 async def pause(request: Request) -> Response:
     tenant = tenant_of(request)
-    queues = emulator_of(request).service.queues
-    queues.set_paused(tenant.name, request.path_params["queue"], True)
+    service_of(request).pause_queue(tenant.name, request.path_params["queue"], True)
     return FastJSON({})
 
 
 async def resume(request: Request) -> Response:
     tenant = tenant_of(request)
-    queues = emulator_of(request).service.queues
-    queues.set_paused(tenant.name, request.path_params["queue"], False)
+    service_of(request).pause_queue(tenant.name, request.path_params["queue"], False)
     return FastJSON({})
 
 

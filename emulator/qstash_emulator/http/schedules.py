@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.model import Schedule, ScheduleState
-from ..core.publisher import PublishRequest
-from .common import FastJSON, caller_ip, emulator_of, publish_config, read_body, tenant_of
+from ..core.messages.publish import PublishRequest
+from ..core.schedules.model import Schedule, ScheduleState
+from .common import FastJSON, caller_ip, publish_config, read_body, service_of, tenant_of
 from .render import message_json
 
 TEMPLATE_KEYS = (
@@ -49,7 +49,7 @@ async def create(request: Request) -> Response:
     if destination_query:
         destination = f"{destination}?{destination_query}"
     body = await read_body(request)
-    schedule = emulator_of(request).service.schedules.create(
+    schedule = service_of(request).create_schedule(
         tenant.name, PublishRequest(destination, headers, body), caller_ip(request)
     )
     return FastJSON({"scheduleId": schedule.schedule_id})
@@ -57,33 +57,33 @@ async def create(request: Request) -> Response:
 
 async def get(request: Request) -> Response:
     tenant = tenant_of(request)
-    schedules = emulator_of(request).service.schedules
-    schedule = schedules.get(tenant.name, request.path_params["schedule_id"])
-    return FastJSON(schedule_json(schedule, schedules.run_states(schedule)))
+    service = service_of(request)
+    schedule = service.get_schedule(tenant.name, request.path_params["schedule_id"])
+    return FastJSON(schedule_json(schedule, service.schedule_run_states(schedule)))
 
 
 async def list_all(request: Request) -> Response:
     tenant = tenant_of(request)
-    schedules = emulator_of(request).service.schedules
-    return FastJSON([schedule_json(s, schedules.run_states(s))
-                     for s in schedules.list_all(tenant.name)])
+    service = service_of(request)
+    return FastJSON([schedule_json(s, service.schedule_run_states(s))
+                     for s in service.list_schedules(tenant.name)])
 
 
 async def delete(request: Request) -> Response:
     tenant = tenant_of(request)
-    emulator_of(request).service.schedules.delete(tenant.name, request.path_params["schedule_id"])
+    service_of(request).delete_schedule(tenant.name, request.path_params["schedule_id"])
     return FastJSON({})
 
 
 async def pause(request: Request) -> Response:
     tenant = tenant_of(request)
-    emulator_of(request).service.schedules.pause(tenant.name, request.path_params["schedule_id"])
+    service_of(request).pause_schedule(tenant.name, request.path_params["schedule_id"])
     return FastJSON({})
 
 
 async def resume(request: Request) -> Response:
     tenant = tenant_of(request)
-    emulator_of(request).service.schedules.resume(tenant.name, request.path_params["schedule_id"])
+    service_of(request).resume_schedule(tenant.name, request.path_params["schedule_id"])
     return FastJSON({})
 
 

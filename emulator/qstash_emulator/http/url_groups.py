@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.model import UrlGroup
-from .common import FastJSON, emulator_of, read_json, tenant_of
+from ..core.url_groups.model import UrlGroup
+from .common import FastJSON, read_json, service_of, tenant_of
 
 
 def url_group_json(group: UrlGroup) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def url_group_json(group: UrlGroup) -> dict[str, Any]:
 async def upsert_endpoints(request: Request) -> Response:
     tenant = tenant_of(request)
     payload = await read_json(request)
-    group = emulator_of(request).service.url_groups.upsert_endpoints(
+    group = service_of(request).add_endpoints(
         tenant.name, request.path_params["name"], payload
     )
     return FastJSON(url_group_json(group))
@@ -34,7 +34,7 @@ async def upsert_endpoints(request: Request) -> Response:
 async def remove_endpoints(request: Request) -> Response:
     tenant = tenant_of(request)
     payload = await read_json(request)
-    emulator_of(request).service.url_groups.remove_endpoints(
+    service_of(request).remove_endpoints(
         tenant.name, request.path_params["name"], payload
     )
     return FastJSON({})
@@ -42,19 +42,19 @@ async def remove_endpoints(request: Request) -> Response:
 
 async def get(request: Request) -> Response:
     tenant = tenant_of(request)
-    group = emulator_of(request).service.url_groups.get(tenant.name, request.path_params["name"])
+    group = service_of(request).get_url_group(tenant.name, request.path_params["name"])
     return FastJSON(url_group_json(group))
 
 
 async def list_all(request: Request) -> Response:
     tenant = tenant_of(request)
-    groups = emulator_of(request).service.url_groups.list_all(tenant.name)
+    groups = service_of(request).list_url_groups(tenant.name)
     return FastJSON([url_group_json(group) for group in groups])
 
 
 async def delete(request: Request) -> Response:
     tenant = tenant_of(request)
-    emulator_of(request).service.url_groups.delete(tenant.name, request.path_params["name"])
+    service_of(request).delete_url_group(tenant.name, request.path_params["name"])
     return FastJSON({})
 
 

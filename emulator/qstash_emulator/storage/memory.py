@@ -9,18 +9,11 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 
-from ..core.model import (
-    DeliveryRecord,
-    DlqEntry,
-    LogEvent,
-    Message,
-    Schedule,
-    SigningKeys,
-    State,
-    UrlGroup,
-)
-from ..core.quotas import LocalQuotaBook
+from ..core.model import DeliveryRecord, DlqEntry, LogEvent, Message, SigningKeys, State
+from ..core.schedules.model import Schedule
+from ..core.url_groups.model import UrlGroup
 from .memory_gates import MemoryGates
+from .memory_quotas import MemoryQuotas
 
 PENDING = (State.CREATED, State.RETRY)
 DEDUP_SWEEP_AT = 10_000
@@ -45,7 +38,7 @@ class TenantData:
     url_groups: dict[str, UrlGroup] = field(default_factory=dict)
 
 
-class MemoryStore(MemoryGates, LocalQuotaBook):
+class MemoryStore(MemoryGates, MemoryQuotas):
     """Everything in this process; bounded histories so long runs keep a flat footprint.
 
     >>> store = MemoryStore(max_finished=1000, max_logs=10000)
@@ -65,7 +58,7 @@ class MemoryStore(MemoryGates, LocalQuotaBook):
         self._max_deliveries = max_deliveries
         self._meta: dict[str, str] = {}
         self._init_gates()
-        self._init_quota_book()
+        self._init_quotas()
 
     def _tenant(self, tenant: str) -> TenantData:
         data = self._tenants.get(tenant)

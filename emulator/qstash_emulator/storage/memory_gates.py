@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 
-from ..core.gates import Gate
+from ..core.gating.rules import Gate
 
 GateId = tuple[str, str, str]  # tenant, kind, name
 

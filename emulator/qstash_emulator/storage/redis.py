@@ -24,19 +24,19 @@ from typing import Any, TypeVar
 import redis
 from redis.commands.core import Script
 
-from ..core.gates import Gate
+from ..core.gating.rules import Gate
 from ..core.model import (
     DeliveryRecord,
     DlqEntry,
     LogEvent,
     Message,
     QuotaSettings,
-    Schedule,
     SigningKeys,
     State,
-    UrlGroup,
     Usage,
 )
+from ..core.schedules.model import Schedule
+from ..core.url_groups.model import UrlGroup
 from . import redis_lua as lua
 from .codec import decode, encode
 from .leases import Lease

@@ -6,7 +6,7 @@ import jwt
 import pytest
 
 from qstash_emulator.core.errors import BadRequest
-from qstash_emulator.core.faults import (
+from qstash_emulator.core.harness.faults import (
     Duplicate,
     Faults,
     MatchType,
@@ -14,8 +14,8 @@ from qstash_emulator.core.faults import (
     parse_rule,
     spoil,
 )
-from qstash_emulator.core.outages import OutageMode, Outages, parse_outage
-from qstash_emulator.core.signing import SignatureClaims, body_hash, sign
+from qstash_emulator.core.harness.outages import OutageMode, Outages, parse_outage
+from qstash_emulator.core.messages.signing import SignatureClaims, body_hash, sign
 
 URL = "http://127.0.0.1:9000/hook"
 KEY = "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r"

@@ -1,4 +1,4 @@
-"""The pure gate rules, then the gatekeeper with the scheduler on a virtual clock (in process,
+"""The pure gate rules, then admission with the scheduler on a virtual clock (in process,
 delivering through a function dispatcher), including the plan limits as data."""
 
 from __future__ import annotations
@@ -8,14 +8,13 @@ from collections.abc import Callable
 import pytest
 
 from qstash_emulator import Emulator, Settings, VirtualClock
-from qstash_emulator.core import gates as g
-from qstash_emulator.core.context import Limits
-from qstash_emulator.core.errors import PreconditionFailed
-from qstash_emulator.core.gates import Gate, GateKind
+from qstash_emulator.core.errors import BadRequest, PreconditionFailed
+from qstash_emulator.core.gating import rules as g
+from qstash_emulator.core.gating.queues import QueueUpsert
+from qstash_emulator.core.gating.rules import Gate, GateKind
+from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest, FlowControl, Response
-from qstash_emulator.core.plan_limits import DEFAULT_PLAN, PLANS, plan_limits
-from qstash_emulator.core.publisher import PublishRequest
-from qstash_emulator.core.queues import QueueUpsert
+from qstash_emulator.core.plans import DEFAULT_PLAN, PLANS, plan_named
 from qstash_emulator.delivery.dispatchers import FunctionDispatcher
 from qstash_emulator.ids import RandomIds
 from qstash_emulator.storage.memory import MemoryStore
@@ -25,10 +24,13 @@ START_MS = 1_700_000_000_000
 
 
 
-def make(answer: Callable[[DeliveryRequest], Response]) -> tuple[Emulator, FunctionDispatcher]:
+def make(
+    answer: Callable[[DeliveryRequest], Response], plan: str = "payg"
+) -> tuple[Emulator, FunctionDispatcher]:
     dispatcher = FunctionDispatcher(answer)
     emulator = Emulator(
-        Settings(clock="virtual", tokens=(TENANT,)), clock=VirtualClock(start=START_MS / 1000),
+        Settings(clock="virtual", tokens=(TENANT,), plan=plan),
+        clock=VirtualClock(start=START_MS / 1000),
         store=MemoryStore(), dispatcher=dispatcher, ids=RandomIds(seed=1),
     )
     return emulator, dispatcher
@@ -93,38 +95,38 @@ def test_plan_limits_are_data() -> None:
     assert DEFAULT_PLAN == "payg"
     assert (PLANS["payg"].queues, PLANS["payg"].parallelism) == (100, 100)
     assert (PLANS["free"].queues, PLANS["free"].parallelism) == (10, 2)
-    assert plan_limits("no-such-plan") == PLANS["payg"]
+    with pytest.raises(BadRequest, match="unknown plan"):
+        plan_named("no-such-plan")
 
 
 @pytest.mark.anyio
 async def test_free_plan_limits_queues_and_parallelism() -> None:
-    emulator, _ = make(lambda r: Response(200))
-    emulator.service.ctx.limits = Limits(plan="free")
-    queues = emulator.service.queues
+    emulator, _ = make(lambda r: Response(200), plan="free")
+    service = emulator.service
     with pytest.raises(PreconditionFailed):
-        queues.upsert(TENANT, QueueUpsert("q", 3, False))
+        service.upsert_queue(TENANT, QueueUpsert("q", 3, False))
     for n in range(10):
-        queues.upsert(TENANT, QueueUpsert(f"q{n}", 2, False))
+        service.upsert_queue(TENANT, QueueUpsert(f"q{n}", 2, False))
     with pytest.raises(PreconditionFailed):
-        queues.upsert(TENANT, QueueUpsert("q10", 1, False))
-    assert len(queues.list(TENANT)) == 10
+        service.upsert_queue(TENANT, QueueUpsert("q10", 1, False))
+    assert len(service.list_queues(TENANT)) == 10
 
 
 @pytest.mark.anyio
 async def test_queue_and_flow_key_together_honour_both_limits() -> None:
     emulator, dispatcher = make(lambda r: Response(200))
     await emulator.start()
-    publisher = emulator.service.publisher
+    service = emulator.service
     headers = {"upstash-flow-control-key": "k", "upstash-flow-control-value": "rate=1,period=10"}
     for n in range(3):
-        publisher.publish(TENANT, PublishRequest("http://d/x", headers, b"%d" % n, "q"), None)
+        service.publish(TENANT, PublishRequest("http://d/x", headers, b"%d" % n, "q"), None)
     await emulator.drain()
     assert len(dispatcher.requests) == 1
     assert emulator.scheduler.next_due_ms() == START_MS + 10_000
     await emulator.advance(20)
     starts = [r.started_at_ms - START_MS for r in dispatcher.requests]
     assert starts == [0, 10_000, 20_000]
-    assert emulator.service.queues.get(TENANT, "q").lag == 0
+    assert emulator.service.get_queue(TENANT, "q").lag == 0
     gate = emulator.store.get_gate(TENANT, GateKind.QUEUE.value, "q")
     assert gate is not None and gate.holders == frozenset()
     await emulator.stop()
@@ -134,11 +136,11 @@ async def test_queue_and_flow_key_together_honour_both_limits() -> None:
 async def test_ungated_messages_overtake_a_blocked_key() -> None:
     emulator, dispatcher = make(lambda r: Response(200))
     await emulator.start()
-    publisher = emulator.service.publisher
+    service = emulator.service
     headers = {"upstash-flow-control-key": "k", "upstash-flow-control-value": "rate=1,period=60"}
     for _ in range(3):
-        publisher.publish(TENANT, PublishRequest("http://d/slow", headers, b""), None)
-    publisher.publish(TENANT, PublishRequest("http://d/free", {}, b""), None)
+        service.publish(TENANT, PublishRequest("http://d/slow", headers, b""), None)
+    service.publish(TENANT, PublishRequest("http://d/free", {}, b""), None)
     await emulator.drain()
     assert [r.url for r in dispatcher.requests] == ["http://d/slow", "http://d/free"]
     await emulator.stop()

@@ -6,8 +6,8 @@ import pytest
 
 from qstash_emulator.core.errors import BadRequest, NotFound
 from qstash_emulator.core.headers import canonical, split_query
+from qstash_emulator.core.messages.parse import parse_destination, parse_publish
 from qstash_emulator.core.model import FlowControl, Redaction
-from qstash_emulator.core.publishing import parse_destination, parse_publish
 
 NOW = 1_700_000_000_000
 URL = "https://example.com/hook"

@@ -9,16 +9,24 @@ import pytest
 from qstash_emulator.clocks import VirtualClock
 from qstash_emulator.core import protocol as p
 from qstash_emulator.core.errors import BadRequest, BurstLimited, QuotaExceeded
-from qstash_emulator.core.quotas import (
-    PLANS,
+from qstash_emulator.core.harness.quotas import (
     SETTINGS_CACHE_S,
-    LocalQuotaBook,
     Quotas,
     Window,
     burst_limited,
-    parse_changes,
     window_reset_s,
 )
+from qstash_emulator.core.plans import PLANS, Plans, parse_changes
+from qstash_emulator.storage.memory import MemoryStore
+
+
+def make_quotas(
+    clock: VirtualClock, plan: str = "payg", overrides: dict[str, int | None] | None = None,
+    book: MemoryStore | None = None,
+) -> Quotas:
+    """Quotas over a plan lookup, both on `book` (a fresh memory store by default)."""
+    book = book or MemoryStore()
+    return Quotas(clock, Plans(book, clock.wall, plan, overrides), book)
 
 
 def ts(*args: int) -> int:
@@ -60,7 +68,7 @@ def test_windows_reset_at_midnight_utc_the_first_and_each_second(
 
 def test_daily_quota_counts_and_refuses_then_resets_at_midnight() -> None:
     clock = VirtualClock(start=ts(2024, 3, 5, 23) / 1000)
-    quotas = Quotas(clock, overrides={"daily": 3})
+    quotas = make_quotas(clock, overrides={"daily": 3})
     quotas.charge("t", 2)
     assert quotas.check("t", 1).allowed
     verdict = quotas.check("t", 2)
@@ -81,7 +89,7 @@ def test_daily_quota_counts_and_refuses_then_resets_at_midnight() -> None:
 
 def test_monthly_window_is_checked_after_the_daily_one() -> None:
     clock = VirtualClock(start=ts(2024, 1, 31, 12) / 1000)
-    quotas = Quotas(clock, overrides={"daily": 10, "monthly": 2})
+    quotas = make_quotas(clock, overrides={"daily": 10, "monthly": 2})
     quotas.charge("t", 2)
     verdict = quotas.check("t")
     assert (verdict.allowed, verdict.window, verdict.limit) == (False, Window.MONTHLY, 2)
@@ -90,9 +98,9 @@ def test_monthly_window_is_checked_after_the_daily_one() -> None:
 
 
 def test_success_headers_only_when_a_window_has_a_limit() -> None:
-    quotas = Quotas(VirtualClock(start=0))
+    quotas = make_quotas(VirtualClock(start=0))
     assert quotas.headers("t") == {}
-    quotas.configure("t", {"monthly": 5})
+    quotas.plans.configure("t", {"monthly": 5})
     quotas.charge("t")
     assert quotas.headers("t")[p.RATELIMIT_LIMIT] == "5"
     assert quotas.headers("t")[p.RATELIMIT_REMAINING] == "4"
@@ -100,7 +108,7 @@ def test_success_headers_only_when_a_window_has_a_limit() -> None:
 
 def test_exhaust_without_a_limit_refuses_until_the_window_resets() -> None:
     clock = VirtualClock(start=ts(2024, 5, 1, 10) / 1000)
-    quotas = Quotas(clock)
+    quotas = make_quotas(clock)
     quotas.charge("t", 2)
     quotas.exhaust("t", Window.DAILY)
     verdict = quotas.check("t")
@@ -110,8 +118,8 @@ def test_exhaust_without_a_limit_refuses_until_the_window_resets() -> None:
 
 
 def test_reset_forgets_usage_but_keeps_limits() -> None:
-    quotas = Quotas(VirtualClock(start=0))
-    quotas.configure("t", {"daily": 1})
+    quotas = make_quotas(VirtualClock(start=0))
+    quotas.plans.configure("t", {"daily": 1})
     quotas.charge("t")
     assert not quotas.check("t").allowed
     quotas.reset("t")
@@ -122,19 +130,19 @@ def test_reset_forgets_usage_but_keeps_limits() -> None:
 
 
 def test_tenant_setting_beats_emulator_wide_override_which_beats_the_plan() -> None:
-    quotas = Quotas(VirtualClock(start=0), plan="free", overrides={"daily": 50})
+    quotas = make_quotas(VirtualClock(start=0), plan="free", overrides={"daily": 50})
     assert quotas.limit("a", "daily") == 50
-    quotas.configure("a", {"daily": None})
+    quotas.plans.configure("a", {"daily": None})
     assert quotas.limit("a", "daily") is None
-    quotas.configure("b", {"plan": "fixed-1m"})
+    quotas.plans.configure("b", {"plan": "fixed-1m"})
     assert quotas.limit("b", "daily") == 1_000_000
-    quotas.configure(None, {"plan": "unlimited", "daily": 7})
+    quotas.plans.configure(None, {"plan": "unlimited", "daily": 7})
     assert quotas.limit("c", "daily") == 7 and quotas.limit("c", "max_retries") is None
 
 
 def test_burst_limit_counts_requests_per_second() -> None:
     clock = VirtualClock(start=1000)
-    quotas = Quotas(clock, overrides={"burst": 2})
+    quotas = make_quotas(clock, overrides={"burst": 2})
     quotas.hit_burst("t")
     quotas.hit_burst("t")
     with pytest.raises(BurstLimited) as raised:
@@ -177,15 +185,14 @@ class HandWall(VirtualClock):
         return self.wall_s
 
 
-def shared_book() -> LocalQuotaBook:
-    book = LocalQuotaBook()
-    book._init_quota_book()
+def shared_book() -> MemoryStore:
+    book = MemoryStore()
     return book
 
 
 def test_an_exhaust_made_by_another_instance_shows_within_the_cache_time() -> None:
     clock, book = HandWall(start=ts(2024, 3, 5) / 1000), shared_book()
-    here, there = Quotas(clock, book=book), Quotas(clock, book=book)
+    here, there = make_quotas(clock, book=book), make_quotas(clock, book=book)
     assert here.check("t").allowed
     there.exhaust("t", Window.DAILY)
     assert not there.check("t").allowed, "its own exhaust shows at once"
@@ -198,8 +205,8 @@ def test_an_exhaust_made_by_another_instance_shows_within_the_cache_time() -> No
 
 def test_a_set_limit_is_counted_exactly_across_instances() -> None:
     clock, book = HandWall(start=ts(2024, 3, 5) / 1000), shared_book()
-    here, there = Quotas(clock, book=book), Quotas(clock, book=book)
-    here.configure("t", {"daily": 2})
+    here, there = make_quotas(clock, book=book), make_quotas(clock, book=book)
+    here.plans.configure("t", {"daily": 2})
     assert there.check("t", 2).allowed
     here.charge("t", 2)
     assert not there.check("t").allowed

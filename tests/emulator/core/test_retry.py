@@ -6,7 +6,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from qstash_emulator.core.retry import (
+from qstash_emulator.core.messages.retry import (
     MAX_BACKOFF_S,
     RETRY_AFTER_MAX_S,
     InvalidRetryDelay,

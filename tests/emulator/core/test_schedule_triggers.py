@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from qstash_emulator import Emulator, Settings, VirtualClock
-from qstash_emulator.core.cron import parse_cron
 from qstash_emulator.core.errors import BadRequest, PreconditionFailed
-from qstash_emulator.core.limits import DEFAULT_PLAN, PLANS, limits_for
+from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest, Response
-from qstash_emulator.core.publisher import PublishRequest
+from qstash_emulator.core.plans import DEFAULT_PLAN, PLANS
+from qstash_emulator.core.schedules.cron import parse_cron
 from qstash_emulator.ids import RandomIds
 from qstash_emulator.storage.memory import MemoryStore
 
@@ -36,10 +36,10 @@ class Recorder:
         return None
 
 
-def make(start_iso: str) -> tuple[Emulator, Recorder]:
+def make(start_iso: str, plan: str = "payg") -> tuple[Emulator, Recorder]:
     recorder = Recorder()
     emulator = Emulator(
-        Settings(clock="virtual", tokens=(TENANT,)),
+        Settings(clock="virtual", tokens=(TENANT,), plan=plan),
         clock=VirtualClock(start=_ms(start_iso) / 1000),
         store=MemoryStore(),
         dispatcher=recorder,
@@ -51,7 +51,7 @@ def make(start_iso: str) -> tuple[Emulator, Recorder]:
 def schedule(emulator: Emulator, cron: str, destination: str = "http://d/x", **headers: str
              ) -> str:
     request = PublishRequest(destination, {"upstash-cron": cron, **headers}, b"b")
-    return emulator.service.schedules.create(TENANT, request, None).schedule_id
+    return emulator.service.create_schedule(TENANT, request, None).schedule_id
 
 
 def test_next_trigger_is_strictly_after_and_respects_the_zone() -> None:
@@ -79,7 +79,7 @@ async def test_a_clock_jump_fires_once_per_elapsed_period() -> None:
     created = sorted(store.get_message(TENANT, r.message_id).created_at_ms  # type: ignore[union-attr]
                      for r in recorder.requests)
     assert created == [_ms("2024-01-01T00:00:00") + 300_000 * n for n in range(1, 13)]
-    state = emulator.service.schedules.get(TENANT, schedule_id)
+    state = emulator.service.get_schedule(TENANT, schedule_id)
     assert state.last_at_ms == _ms("2024-01-01T01:00:00")
     assert state.next_at_ms == _ms("2024-01-01T01:05:00")
     assert len(state.last_message_ids) == 1
@@ -113,42 +113,39 @@ async def test_delay_shifts_each_produced_message() -> None:
 @pytest.mark.anyio
 async def test_paused_schedules_are_not_due_and_reset_forgets_everything() -> None:
     emulator, _ = make("2024-01-01T00:00:00")
-    schedules = emulator.service.schedules
+    service = emulator.service
     schedule_id = schedule(emulator, "*/5 * * * *")
     assert emulator.scheduler.next_due_ms() == _ms("2024-01-01T00:05:00")
-    schedules.pause(TENANT, schedule_id)
+    service.pause_schedule(TENANT, schedule_id)
     assert emulator.scheduler.next_due_ms() is None
-    schedules.resume(TENANT, schedule_id)
+    service.resume_schedule(TENANT, schedule_id)
     assert emulator.scheduler.next_due_ms() == _ms("2024-01-01T00:05:00")
-    emulator.service.url_groups.upsert_endpoints(TENANT, "g", {"endpoints": [{"url": "http://a/"}]})
+    service.add_endpoints(TENANT, "g", {"endpoints": [{"url": "http://a/"}]})
     emulator.reset(TENANT)
     assert emulator.store.schedules(TENANT) == [] and emulator.store.url_groups(TENANT) == []
     assert emulator.scheduler.next_due_ms() is None
 
 
 def test_free_plan_limits() -> None:
-    emulator, _ = make("2024-01-01T00:00:00")
-    schedules, groups = emulator.service.schedules, emulator.service.url_groups
-    schedules.plan = groups.plan = "free"
+    emulator, _ = make("2024-01-01T00:00:00", plan="free")
+    service = emulator.service
     for n in range(10):
         schedule(emulator, "0 0 * * *", **{"upstash-schedule-id": f"s{n}"})
     with pytest.raises(PreconditionFailed, match="free plan allows 10"):
         schedule(emulator, "0 0 * * *")
     schedule(emulator, "0 1 * * *", **{"upstash-schedule-id": "s3"})  # overwrite is fine
-    assert len(schedules.list_all(TENANT)) == 10
-    groups.upsert_endpoints(TENANT, "one", {"endpoints": [{"url": "http://a/"}]})
+    assert len(service.list_schedules(TENANT)) == 10
+    service.add_endpoints(TENANT, "one", {"endpoints": [{"url": "http://a/"}]})
     with pytest.raises(PreconditionFailed, match="free plan allows 1"):
-        groups.upsert_endpoints(TENANT, "two", {"endpoints": [{"url": "http://a/"}]})
-    assert [g.name for g in groups.list_all(TENANT)] == ["one"]
+        service.add_endpoints(TENANT, "two", {"endpoints": [{"url": "http://a/"}]})
+    assert [g.name for g in service.list_url_groups(TENANT)] == ["one"]
 
 
 def test_limits_table() -> None:
     assert DEFAULT_PLAN == "payg"
-    assert limits_for("payg") == PLANS["payg"]
     assert (PLANS["payg"].schedules, PLANS["payg"].url_groups) == (1000, 100)
     assert (PLANS["free"].schedules, PLANS["free"].url_groups) == (10, 1)
-    assert PLANS["free"].endpoints_per_group == PLANS["payg"].endpoints_per_group == 100
-    assert limits_for("unknown") == PLANS[DEFAULT_PLAN]
+    assert PLANS["free"].endpoints_per_url_group == PLANS["payg"].endpoints_per_url_group == 100
 
 
 def test_cron_validation_messages() -> None:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 
 from qstash_emulator import Emulator, Settings, VirtualClock
+from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest, Response, State
-from qstash_emulator.core.publisher import PublishRequest
 from qstash_emulator.delivery.dispatchers import FunctionDispatcher
 from qstash_emulator.ids import RandomIds
 from qstash_emulator.storage.memory import MemoryStore
@@ -37,7 +37,7 @@ def make(answer: Callable[[DeliveryRequest], Response]) -> tuple[Emulator, Funct
 def publish(emulator: Emulator, headers: dict[str, str] | None = None, url: str = "http://d/x"
             ) -> str:
     request = PublishRequest(url, headers or {}, b"body")
-    return emulator.service.publisher.publish(TENANT, request, None)[0].message_id
+    return emulator.service.publish(TENANT, request, None)[0].message_id
 
 
 @pytest.mark.anyio
@@ -78,7 +78,7 @@ async def test_failure_path_states_and_dlq() -> None:
     message_id = publish(emulator, {"upstash-retries": "2", "upstash-retry-delay": "5000"})
     await emulator.advance(10)
     assert [r.attempt for r in dispatcher.requests] == [0, 1, 2]
-    message = emulator.service.queries.get_message(TENANT, message_id)
+    message = emulator.service.get_message(TENANT, message_id)
     assert (message.state, message.retried) == (State.FAILED, 2)
     [entry] = emulator.store.dlq(TENANT)
     assert entry.response.body == b"no" and entry.message.message_id == message_id
@@ -92,10 +92,10 @@ async def test_cancel_while_in_flight_ignores_the_outcome() -> None:
     message_id = publish(emulator)
     emulator.run_due()
     await asyncio.sleep(0)
-    assert emulator.service.queries.cancel(TENANT, message_id) == 1
+    assert emulator.service.cancel(TENANT, message_id) == 1
     await emulator.advance(3600)
     assert len(dispatcher.requests) == 1
-    assert emulator.service.queries.get_message(TENANT, message_id).state is State.CANCELED
+    assert emulator.service.get_message(TENANT, message_id).state is State.CANCELED
     assert emulator.store.dlq(TENANT) == []
     await emulator.stop()
 
@@ -109,7 +109,7 @@ async def test_signature_and_delivery_headers() -> None:
     message_id = publish(emulator, {"upstash-forward-x-a": "1"}, url="http://d/x?q=1")
     await emulator.drain()
     [request] = dispatcher.requests
-    keys = emulator.service.keys(TENANT)
+    keys = emulator.service.signing_keys(TENANT)
     claims = jwt.decode(request.headers["Upstash-Signature"], keys.current, algorithms=["HS256"],
                         issuer="Upstash")
     assert claims["sub"] == "http://d/x?q=1" and claims["nbf"] == 0

@@ -11,7 +11,7 @@ import pytest
 from qstash import Receiver
 from qstash.errors import SignatureError
 
-from qstash_emulator.core.signing import SignatureClaims, body_hash, derive_key, sign
+from qstash_emulator.core.messages.signing import SignatureClaims, body_hash, derive_key, sign
 
 KEY = "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r"
 NEXT = "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs"

@@ -1,4 +1,4 @@
-"""Every row of the README's bad-input table, over real HTTP: status, error shape, no change."""
+"""Each row of docs/api.md's bad-input table, over real HTTP: status, error shape, no change."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from pytest_qstash.server import EmulatorServer
 
-README = Path(__file__).parents[3] / "README.md"
+API_PAGE = Path(__file__).parents[3] / "docs" / "api.md"
 DEST = "http://127.0.0.1:9/x"
 
 
@@ -157,8 +157,8 @@ def test_advancing_a_real_clock_is_refused() -> None:
     assert "clock is real" in response.json()["error"]
 
 
-def _readme_rows() -> dict[str, tuple[int, str]]:
-    text = README.read_text()
+def _documented_rows() -> dict[str, tuple[int, str]]:
+    text = API_PAGE.read_text()
     section = text.split("## Bad input", 1)[1].split("\n## ", 1)[0]
     rows = {}
     for line in section.splitlines():
@@ -168,8 +168,8 @@ def _readme_rows() -> dict[str, tuple[int, str]]:
     return rows
 
 
-def test_readme_table_matches_the_tested_cases() -> None:
-    rows = _readme_rows()
+def test_documented_table_matches_the_tested_cases() -> None:
+    rows = _documented_rows()
     tested = {c.name: (c.status, c.contains) for c in CASES}
     tested["Advance a real clock"] = (400, "clock is real")
     tested["Unknown DLQ entry"] = (404, "dlq message not found")

@@ -1,0 +1,54 @@
+"""Each tenant's signing keys: initial ones from the tenant directory, rotated ones stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from .model import SigningKeys
+from .ports import IdSource
+from .recent import RecentReads
+from .tenants import TenantDirectory
+
+SIGNING_CACHE_S = 1.0
+
+
+class KeyStore(Protocol):
+    def get_keys(self, tenant: str) -> SigningKeys | None: ...
+
+    def set_keys(self, tenant: str, keys: SigningKeys) -> None: ...
+
+
+class SigningKeyRing:
+    """Reads, rotates and caches signing keys.
+
+    The keys used to sign are read at most once per SIGNING_CACHE_S of wall time: a rotation
+    through another instance sharing the store shows up that soon, one through this instance
+    at once.
+    """
+
+    def __init__(
+        self, store: KeyStore, tenants: TenantDirectory, ids: IdSource,
+        wall: Callable[[], float],
+    ) -> None:
+        self._store = store
+        self._tenants = tenants
+        self._ids = ids
+        self._recent: RecentReads[SigningKeys] = RecentReads(wall, SIGNING_CACHE_S)
+
+    def keys(self, tenant: str) -> SigningKeys:
+        return self._store.get_keys(tenant) or self._tenants.initial_keys(tenant)
+
+    def keys_to_sign(self, tenant: str) -> SigningKeys:
+        return self._recent.get((tenant,), lambda: self.keys(tenant))
+
+    def rotate(self, tenant: str) -> SigningKeys:
+        """The next key becomes current; a new next key is made."""
+        fresh = "sig_" + self._ids.new_id("k")[2:30]
+        rotated = SigningKeys(current=self.keys(tenant).next, next=fresh)
+        self._store.set_keys(tenant, rotated)
+        self._recent.put((tenant,), rotated)
+        return rotated
+
+    def forget(self, tenant: str | None) -> None:
+        self._recent.forget(tenant)

@@ -1,0 +1,262 @@
+"""Turn a publish request (destination, headers, body) into a message template.
+
+All validation happens here, before anything is stored, so bad input changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .. import protocol as p
+from ..durations import InvalidDuration, parse_duration_s
+from ..errors import BadRequest
+from ..headers import canonical, parse_bool
+from ..model import CallbackSpec, FlowControl, Message, Redaction
+from .retry import InvalidRetryDelay, RetryDelayExpression
+
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
+NOT_FORWARDED = frozenset(
+    {"authorization", "host", "content-length", "connection", "transfer-encoding",
+     "keep-alive", "accept-encoding", "expect", "upgrade"}
+)
+REDACT_HEADER = re.compile(r"^headers?\[(?P<name>[^\]]+)\]$")
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    url: str | None = None
+    url_group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A validated publish: the message template (no id, no tenant yet) and its dedup key."""
+
+    template: Message
+    destination: Destination
+    dedup_id: str | None
+    content_dedup: bool
+
+    def dedup_key(self, url: str) -> str | None:
+        if self.dedup_id is not None:
+            return "id:" + self.dedup_id
+        if not self.content_dedup:
+            return None
+        return "content:" + content_hash(url, self.template)
+
+
+def content_hash(url: str, message: Message) -> str:
+    digest = hashlib.sha256(url.encode())
+    digest.update(message.body)
+    for name in sorted(message.headers):
+        digest.update(f"\n{name}:{message.headers[name]}".encode())
+    return digest.hexdigest()
+
+
+def parse_destination(raw: str) -> Destination:
+    destination = raw.strip()
+    if not destination:
+        raise BadRequest(p.EMPTY_DESTINATION)
+    destination = re.sub(r"^(https?):/(?!/)", r"\1://", destination)
+    if destination.startswith(("http://", "https://")):
+        if not urlsplit(destination).hostname:
+            raise BadRequest(f"invalid destination url: {destination!r} has no host")
+        return Destination(url=destination)
+    if NAME_PATTERN.match(destination):
+        return Destination(url_group=destination)
+    raise BadRequest(p.INVALID_SCHEME)
+
+
+def parse_publish(
+    destination: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now_ms: int,
+    caller_ip: str | None = None,
+) -> Parsed:
+    """Validate a publish. `headers` has lower-cased names (query config merged in)."""
+    try:
+        return _parse(parse_destination(destination), headers, body, now_ms, caller_ip)
+    except (ValueError, InvalidDuration, InvalidRetryDelay) as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def _parse(
+    destination: Destination, h: Mapping[str, str], body: bytes, now_ms: int, ip: str | None
+) -> Parsed:
+    template = Message(
+        message_id="",
+        tenant="",
+        url=destination.url or "",
+        body=body,
+        created_at_ms=now_ms,
+        not_before_ms=now_ms + _delay_ms(h, now_ms),
+        method=_method(h.get(p.METHOD)),
+        headers=_forwarded(h),
+        max_retries=_retries(h.get(p.RETRIES), p.RETRIES),
+        retry_delay_expr=_retry_delay(h.get(p.RETRY_DELAY)),
+        timeout_s=_timeout(h.get(p.TIMEOUT), p.TIMEOUT),
+        callback=_callback(h, p.CALLBACK),
+        failure_callback=_callback(h, p.FAILURE_CALLBACK),
+        labels=_labels(h.get(p.LABEL)),
+        redaction=_redaction(h.get(p.REDACT_FIELDS)),
+        flow_control=_flow_control(h.get(p.FLOW_CONTROL_KEY), h.get(p.FLOW_CONTROL_VALUE)),
+        caller_ip=ip,
+    )
+    content_dedup = parse_bool(h.get(p.CONTENT_BASED_DEDUPLICATION, "false"), "content dedup")
+    return Parsed(template, destination, h.get(p.DEDUPLICATION_ID) or None, content_dedup)
+
+
+def _method(value: str | None) -> str:
+    method = (value or "POST").strip().upper()
+    if method not in METHODS:
+        raise ValueError(f"invalid {p.METHOD} header: {value!r}")
+    return method
+
+
+def _delay_ms(h: Mapping[str, str], now_ms: int) -> int:
+    not_before = h.get(p.NOT_BEFORE)
+    if not_before is not None:
+        if not not_before.strip().isdigit():
+            raise ValueError(f"invalid {p.NOT_BEFORE} header: {not_before!r}")
+        return max(0, int(not_before) * 1000 - now_ms)
+    delay = h.get(p.DELAY)
+    return _duration(delay, p.DELAY) * 1000 if delay is not None else 0
+
+
+def _duration(value: str, field: str) -> int:
+    try:
+        return parse_duration_s(value)
+    except InvalidDuration as exc:
+        raise ValueError(f"invalid {field} header: {exc}") from exc
+
+
+def _retries(value: str | None, field: str) -> int:
+    if value is None:
+        return 3
+    text = value.strip()
+    if not text.lstrip("-").isdigit() or int(text) < 0:
+        raise ValueError(f"invalid {field} header: {value!r}, want a non-negative integer")
+    return int(text)
+
+
+def _retry_delay(value: str | None, field: str = p.RETRY_DELAY) -> str | None:
+    if value is None:
+        return None
+    try:
+        return RetryDelayExpression.parse(value).source
+    except InvalidRetryDelay as exc:
+        raise ValueError(f"invalid {field} header: {exc}") from exc
+
+
+def _timeout(value: str | None, field: str) -> int | None:
+    if value is None:
+        return None
+    seconds = _duration(value, field)
+    if seconds <= 0:
+        raise ValueError(f"invalid {field} header: {value!r}, want a positive duration")
+    return seconds
+
+
+def _forwarded(h: Mapping[str, str]) -> dict[str, str]:
+    if parse_bool(h.get(p.HEADER_FORWARD, "false"), p.HEADER_FORWARD):
+        forwarded = {
+            canonical(name): value
+            for name, value in h.items()
+            if name not in NOT_FORWARDED and not name.startswith(p.CONFIG_PREFIX)
+        }
+    else:
+        forwarded = {}
+    if p.CONTENT_TYPE in h:
+        forwarded["Content-Type"] = h[p.CONTENT_TYPE]
+    for name, value in h.items():
+        if name.startswith(p.FORWARD_PREFIX):
+            forwarded[canonical(name[len(p.FORWARD_PREFIX):])] = value
+    return forwarded
+
+
+def _callback(h: Mapping[str, str], prefix: str) -> CallbackSpec | None:
+    url = h.get(prefix)
+    if url is None:
+        return None
+    if not url.startswith(("http://", "https://")) or not urlsplit(url).hostname:
+        raise ValueError(f"invalid {prefix} header: {url!r}, add http:// or https://")
+    config = prefix + "-"
+    forwarded = {}
+    for name, value in h.items():
+        if not name.startswith(config):
+            continue
+        rest = name[len(config):]
+        if rest.startswith("forward-"):
+            forwarded[canonical(rest[len("forward-"):])] = value
+        elif rest not in p.CALLBACK_CONFIG_WORDS:
+            forwarded[canonical(rest)] = value
+    retries = h.get(config + "retries")
+    delay = h.get(config + "delay")
+    return CallbackSpec(
+        url=url,
+        headers=forwarded,
+        method=_method(h.get(config + "method")),
+        retries=None if retries is None else _retries(retries, config + "retries"),
+        retry_delay_expr=_retry_delay(h.get(config + "retry-delay"), config + "retry-delay"),
+        timeout_s=_timeout(h.get(config + "timeout"), config + "timeout"),
+        delay_s=0 if delay is None else _duration(delay, config + "delay"),
+    )
+
+
+def _labels(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(label.strip() for label in value.split(",") if label.strip())
+
+
+def _redaction(value: str | None) -> Redaction:
+    if value is None:
+        return Redaction()
+    body = all_headers = False
+    names: set[str] = set()
+    for item in (part.strip() for part in value.split(",")):
+        match = REDACT_HEADER.match(item)
+        if item == "body":
+            body = True
+        elif item in ("header", "headers"):
+            all_headers = True
+        elif match:
+            names.add(match["name"].strip().lower())
+        elif item:
+            raise ValueError(f"invalid {p.REDACT_FIELDS} header: unknown field {item!r}")
+    return Redaction(body, all_headers, frozenset(names))
+
+
+def _flow_control(key: str | None, value: str | None) -> FlowControl | None:
+    if key is None:
+        if value:
+            raise ValueError(f"{p.FLOW_CONTROL_VALUE} needs {p.FLOW_CONTROL_KEY}")
+        return None
+    if not key.strip():
+        raise ValueError(f"invalid {p.FLOW_CONTROL_KEY} header: empty key")
+    numbers: dict[str, int] = {}
+    for item in (part.strip() for part in (value or "").split(",")):
+        if not item:
+            continue
+        name, _, raw = (s.strip() for s in item.partition("="))
+        if name not in ("parallelism", "rate", "period") or not raw:
+            raise ValueError(f"invalid {p.FLOW_CONTROL_VALUE} header: {item!r}")
+        numbers[name] = _duration(raw, p.FLOW_CONTROL_VALUE) if name == "period" else _positive(
+            raw, item)
+    if "period" in numbers and not 1 <= numbers["period"] <= 7 * 86400:
+        raise ValueError(f"invalid {p.FLOW_CONTROL_VALUE} header: period must be 1s..1 week")
+    period = numbers.get("period", 1 if ("rate" in numbers or "parallelism" in numbers) else None)
+    return FlowControl(key.strip(), numbers.get("parallelism"), numbers.get("rate"), period)
+
+
+def _positive(raw: str, item: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"invalid {p.FLOW_CONTROL_VALUE} header: {item!r}")
+    return int(raw)

@@ -1,0 +1,205 @@
+"""Creating messages: publish, batch and DLQ retry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from .. import protocol as p
+from ..context import Context
+from ..errors import BadRequest, PayloadTooLarge
+from ..gating.admission import Admission
+from ..gating.queues import Queues, enqueued
+from ..harness.quotas import Quotas
+from ..model import DlqEntry, Kind, Message, State
+from ..plans import Plans
+from ..url_groups.url_groups import Target, targets
+from .parse import Parsed, parse_publish
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    message_id: str
+    url: str
+    deduplicated: bool = False
+    url_group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRequest:
+    destination: str
+    headers: Mapping[str, str]
+    body: bytes
+    queue: str | None = None
+
+
+class Publisher:
+    """Creating messages: publish, batch, DLQ retry, and the copies schedules make."""
+
+    def __init__(
+        self, ctx: Context, gates: Admission, plans: Plans, quotas: Quotas, queues: Queues
+    ) -> None:
+        self.ctx = ctx
+        self.gates = gates
+        self.plans = plans
+        self.quotas = quotas
+        self.queues = queues
+
+    def parse(self, request: PublishRequest, caller_ip: str | None) -> Parsed:
+        limit = self.ctx.limits.max_body_bytes
+        if len(request.body) > limit:
+            raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=limit))
+        parsed = parse_publish(
+            request.destination,
+            request.headers,
+            request.body,
+            now_ms=self.ctx.now_ms(),
+            caller_ip=caller_ip,
+        )
+        if request.queue is not None:
+            parsed = enqueued(parsed, request.queue, request.headers)
+        return parsed
+
+    def publish(
+        self, tenant: str, request: PublishRequest, caller_ip: str | None
+    ) -> list[Published]:
+        """One `Published` per target: a URL gives one, a URL group one per endpoint."""
+        return self.batch(tenant, [request], caller_ip)[0]
+
+    def batch(
+        self, tenant: str, requests: list[PublishRequest], caller_ip: str | None
+    ) -> list[list[Published]]:
+        """All or nothing: every element is validated (queues, groups, quota) before any is
+        accepted. A URL group costs one message per endpoint."""
+        parsed = [self.for_plan(tenant, self.parse(request, caller_ip)) for request in requests]
+        self._check_queues(tenant, parsed)
+        found = [targets(self.ctx.store, tenant, item.destination) for item in parsed]
+        self.quotas.require(tenant, sum(len(item) for item in found))
+        return [
+            [self._accept_one(tenant, item, target) for target in item_targets]
+            for item, item_targets in zip(parsed, found, strict=True)
+        ]
+
+    def _check_queues(self, tenant: str, parsed: list[Parsed]) -> None:
+        names = {item.template.queue_name for item in parsed} - {None}
+        if names:
+            self.queues.check_room(tenant, names)  # type: ignore[arg-type]
+
+    def for_plan(self, tenant: str, parsed: Parsed) -> Parsed:
+        """Refuse what the tenant's plan forbids (size, delay); cap retries and timeout."""
+        template = self._within_plan(tenant, parsed.template)
+        return parsed if template is parsed.template else replace(parsed, template=template)
+
+    def _within_plan(self, tenant: str, template: Message) -> Message:
+        """The template as the tenant's plan allows it: a body over the size limit (413) and a
+        delay beyond the maximum (400) are refused; retries and timeout above the plan's
+        maximum are capped, so `maxRetries` shows the value used."""
+        limit = self.plans.limit(tenant, "max_body_bytes")
+        emulator_limit = self.ctx.limits.max_body_bytes
+        body_limit = emulator_limit if limit is None else min(limit, emulator_limit)
+        if len(template.body) > body_limit:
+            raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=body_limit))
+        max_delay_s = self.plans.limit(tenant, "max_delay_s")
+        if max_delay_s is not None and template.not_before_ms - template.created_at_ms > (
+                max_delay_s * 1000):
+            raise BadRequest(p.DELAY_ABOVE_PLAN.format(field=p.DELAY, limit=max_delay_s))
+        changes: dict[str, object] = {}
+        max_retries = self.plans.limit(tenant, "max_retries")
+        if max_retries is not None and template.max_retries > max_retries:
+            changes["max_retries"] = max_retries
+        max_timeout_s = self.plans.limit(tenant, "max_timeout_s")
+        if max_timeout_s is not None and (template.timeout_s or 0) > max_timeout_s:
+            changes["timeout_s"] = max_timeout_s
+        return replace(template, **changes) if changes else template  # type: ignore[arg-type]
+
+    def _accept_one(self, tenant: str, parsed: Parsed, target: Target) -> Published:
+        url = target.url
+        message_id = self.ctx.ids.new_id("msg")
+        dedup_key = parsed.dedup_key(url)
+        if dedup_key is not None and target.topic_name is not None:
+            dedup_key = f"{dedup_key}\n{url}"
+        if dedup_key is not None:
+            window_ms = self.ctx.limits.dedup_window_s * 1000
+            existing = self.ctx.store.claim_dedup(
+                tenant, dedup_key, message_id, self.ctx.now_ms(), window_ms
+            )
+            if existing is not None:
+                return Published(existing, url, deduplicated=True, url_group=target.topic_name)
+        template = parsed.template
+        message = replace(
+            template, message_id=message_id, tenant=tenant, url=url,
+            topic_name=target.topic_name, endpoint_name=target.endpoint_name,
+            due_at_ms=template.not_before_ms,
+        )
+        self.store_new(message)
+        return Published(message_id, url, url_group=target.topic_name)
+
+    def store_new(self, message: Message) -> None:
+        if message.kind is Kind.MESSAGE:
+            self.quotas.charge(message.tenant)
+        self.gates.on_accept(message)
+        enlist = self.gates.joins_queue_now(message, self.ctx.now_ms())
+        if message.enlisted != enlist:  # e.g. a DLQ retry copies its source's flag
+            message = replace(message, enlisted=enlist)
+        self.ctx.store.put_message(message)
+        self.ctx.log(message, State.CREATED)
+        if enlist:
+            self.gates.enlist(message)
+        self.ctx.wake(message.due_at_ms)
+
+    def retry_dlq(self, tenant: str, entry: DlqEntry, headers: Mapping[str, str]) -> str:
+        """Publish the DLQ entry's message again (new id); headers may override settings."""
+        now_ms = self.ctx.now_ms()
+        config = {k: v for k, v in headers.items() if k.startswith(p.CONFIG_PREFIX)}
+        given = parse_publish(entry.message.url, config, b"", now_ms=now_ms).template
+        source = entry.message
+        message = replace(
+            source,
+            message_id=self.ctx.ids.new_id("msg"),
+            created_at_ms=now_ms,
+            not_before_ms=given.not_before_ms,
+            due_at_ms=given.not_before_ms,
+            state=State.CREATED,
+            retried=0,
+            last_response=None,
+            max_retries=given.max_retries if p.RETRIES in config else source.max_retries,
+            retry_delay_expr=given.retry_delay_expr if p.RETRY_DELAY in config
+            else source.retry_delay_expr,
+            timeout_s=given.timeout_s if p.TIMEOUT in config else source.timeout_s,
+        )
+        self.ctx.store.delete_dlq(tenant, entry.dlq_id)
+        self.store_new(message)
+        return message.message_id
+
+
+def parse_batch(raw: bytes) -> list[PublishRequest]:
+    """The `/v2/batch` body: a JSON array of {destination, headers, body, queue}."""
+    try:
+        items = json.loads(raw or b"null")
+    except ValueError as exc:
+        raise BadRequest(f"invalid batch body: {exc}") from exc
+    if not isinstance(items, list):
+        raise BadRequest("invalid batch body: want a JSON array of messages")
+    return [_batch_item(index, item) for index, item in enumerate(items)]
+
+
+def _batch_item(index: int, item: object) -> PublishRequest:
+    if not isinstance(item, dict):
+        raise BadRequest(f"invalid batch element {index}: want an object")
+    destination = item.get("destination")
+    headers = item.get("headers") or {}
+    body = item.get("body")
+    if not isinstance(destination, str):
+        raise BadRequest(f"invalid batch element {index}: destination must be a string")
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise BadRequest(f"invalid batch element {index}: headers must map names to strings")
+    if body is not None and not isinstance(body, str):
+        raise BadRequest(f"invalid batch element {index}: body must be a string")
+    queue = item.get("queue")
+    return PublishRequest(
+        destination=destination,
+        headers={str(k).lower(): v for k, v in headers.items()},
+        body=(body or "").encode(),
+        queue=queue if isinstance(queue, str) and queue else None,
+    )

@@ -1,0 +1,141 @@
+"""URL groups ("topics"): named endpoint sets, and the fan-out of a destination to targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+from .. import protocol as p
+from ..context import Context
+from ..errors import BadRequest, NotFound, PreconditionFailed
+from ..messages.parse import NAME_PATTERN, Destination
+from ..plans import Plans
+from ..ports import Store
+from .model import GroupEndpoint, UrlGroup
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where one message of a publish goes (a URL group gives one target per endpoint)."""
+
+    url: str
+    topic_name: str | None = None
+    endpoint_name: str | None = None
+
+
+def targets(store: Store, tenant: str, destination: Destination) -> list[Target]:
+    """The destination's targets; an unknown group raises NotFound."""
+    if destination.url is not None:
+        return [Target(destination.url)]
+    name = destination.url_group or ""
+    group = store.get_url_group(tenant, name)
+    if group is None:
+        raise NotFound(p.TOPIC_NOT_FOUND.format(name=name))
+    return [Target(e.url, group.name, e.name) for e in group.endpoints]
+
+
+class UrlGroups:
+    """Create, change, read and delete URL groups, within the plan's limits."""
+
+    def __init__(self, ctx: Context, plans: Plans) -> None:
+        self.ctx = ctx
+        self.plans = plans
+
+    def get(self, tenant: str, name: str) -> UrlGroup:
+        group = self.ctx.store.get_url_group(tenant, name)
+        if group is None:
+            raise NotFound(p.TOPIC_NOT_FOUND.format(name=name))
+        return group
+
+    def list_all(self, tenant: str) -> list[UrlGroup]:
+        return sorted(self.ctx.store.url_groups(tenant), key=lambda g: g.name)
+
+    def delete(self, tenant: str, name: str) -> None:
+        """Forget the group; messages already published to it carry on. Unknown: no error."""
+        self.ctx.store.delete_url_group(tenant, name)
+
+    def upsert_endpoints(self, tenant: str, name: str, payload: object) -> UrlGroup:
+        """Add endpoints (or rename them), creating the group on first use."""
+        _check_name(name)
+        incoming = [_endpoint(item) for item in _items(payload)]
+        existing = self.ctx.store.get_url_group(tenant, name)
+        if existing is None:
+            self._check_room(tenant)
+        endpoints = list(existing.endpoints) if existing else []
+        for endpoint in incoming:
+            endpoints = [e for e in endpoints if not _same(e, endpoint)] + [endpoint]
+        limit = self.plans.limit(tenant, "endpoints_per_url_group")
+        if limit is not None and len(endpoints) > limit:
+            raise PreconditionFailed(p.TOO_MANY_ENDPOINTS.format(
+                name=name, plan=self.plans.plan(tenant).name, limit=limit))
+        now_ms = self.ctx.now_ms()
+        group = UrlGroup(tenant, name, existing.created_at_ms if existing else now_ms, now_ms,
+                         tuple(endpoints))
+        self.ctx.store.put_url_group(group)
+        return group
+
+    def _check_room(self, tenant: str) -> None:
+        limit = self.plans.limit(tenant, "url_groups")
+        if limit is not None and len(self.ctx.store.url_groups(tenant)) >= limit:
+            raise PreconditionFailed(p.TOO_MANY_URL_GROUPS.format(
+                plan=self.plans.plan(tenant).name, limit=limit))
+
+    def remove_endpoints(self, tenant: str, name: str, payload: object) -> None:
+        """Remove endpoints by url or name; removing the last one deletes the group."""
+        removals = [_removal(item) for item in _items(payload)]
+        group = self.get(tenant, name)
+        kept = tuple(e for e in group.endpoints if not any(_matches(e, r) for r in removals))
+        if not kept:
+            self.ctx.store.delete_url_group(tenant, name)
+            return
+        self.ctx.store.put_url_group(replace(group, endpoints=kept,
+                                             updated_at_ms=self.ctx.now_ms()))
+
+
+def _check_name(name: str) -> None:
+    if not NAME_PATTERN.match(name):
+        raise BadRequest(p.URL_GROUP_NAME_INVALID.format(name=name))
+
+
+def _items(payload: object) -> list[dict[str, object]]:
+    items = payload.get("endpoints") if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        raise BadRequest(p.ENDPOINTS_INVALID)
+    return items
+
+
+def _name(item: dict[str, object]) -> str | None:
+    name = item.get("name")
+    if name is not None and not isinstance(name, str):
+        raise BadRequest(p.ENDPOINT_NAME_INVALID.format(name=name))
+    return name or None
+
+
+def _endpoint(item: dict[str, object]) -> GroupEndpoint:
+    url = item.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or not (
+        urlsplit(url).hostname
+    ):
+        raise BadRequest(p.ENDPOINT_URL_INVALID.format(url=url))
+    return GroupEndpoint(url, _name(item))
+
+
+def _removal(item: dict[str, object]) -> GroupEndpoint:
+    url = item.get("url")
+    if url is not None and not isinstance(url, str):
+        raise BadRequest(p.ENDPOINT_URL_INVALID.format(url=url))
+    name = _name(item)
+    if not url and name is None:
+        raise BadRequest(p.ENDPOINT_REMOVE_INVALID)
+    return GroupEndpoint(url or "", name)
+
+
+def _same(old: GroupEndpoint, new: GroupEndpoint) -> bool:
+    return old.url == new.url or (new.name is not None and old.name == new.name)
+
+
+def _matches(endpoint: GroupEndpoint, removal: GroupEndpoint) -> bool:
+    """Both given: both must match; otherwise the one given."""
+    url_ok = not removal.url or endpoint.url == removal.url
+    name_ok = removal.name is None or endpoint.name == removal.name
+    return url_ok and name_ok
