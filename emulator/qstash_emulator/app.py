@@ -21,6 +21,7 @@ from .http import (
     queues,
     schedules,
     url_groups,
+    workflows,
 )
 from .http.errors import HANDLERS
 from .http.guard import Guard
@@ -54,6 +55,7 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *harness.routes,
         *queues.routes,
         *flow_control.routes,
+        *workflows.routes,
     ]
     middleware = [Middleware(Guard, emulator=emulator)]
     app = Starlette(

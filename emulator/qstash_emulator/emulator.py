@@ -15,6 +15,7 @@ from .core.plans import Plans
 from .core.ports import Clock, Dispatcher, IdSource, Store
 from .core.service import Service
 from .core.tenants import TenantDirectory
+from .core.workflows.ports import WorkflowStore
 from .delivery.dispatchers import AiohttpDispatcher
 from .delivery.faults import DuplicateTicker, FaultInjector
 from .delivery.scheduler import Scheduler
@@ -41,6 +42,7 @@ class Emulator:
         store: Store | None = None,
         dispatcher: Dispatcher | None = None,
         ids: IdSource | None = None,
+        workflow_store: WorkflowStore | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.clock = clock or _clock_for(self.settings)
@@ -53,6 +55,7 @@ class Emulator:
         self.service = Service(
             ctx, TenantDirectory(self.settings.tokens, any_token=self.settings.any_token),
             plans, Quotas(self.clock, plans, self.store), faults, Outages(),
+            workflow_store=workflow_store or _workflow_store_for(self.store),
         )
         self.dispatcher = FaultInjector(inner, faults, self.clock)
         self.scheduler = Scheduler(
@@ -162,3 +165,16 @@ def _store_for(settings: Settings) -> Store:
     from .storage.redis import RedisStore
 
     return RedisStore.from_url(settings.store, prefix=settings.store_prefix)
+
+
+def _workflow_store_for(store: Store) -> WorkflowStore:
+    """Workflow runs live where messages live: in Redis next to them, or in this process."""
+    if store.name == "redis":
+        from .storage.redis import RedisStore
+        from .storage.redis_workflows import RedisWorkflowStore
+
+        assert isinstance(store, RedisStore)
+        return RedisWorkflowStore(store.client, prefix=store.prefix)
+    from .storage.memory_workflows import MemoryWorkflowStore
+
+    return MemoryWorkflowStore()

@@ -29,6 +29,20 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class WorkflowRef:
+    """The workflow run a message belongs to and its role in the run (`call_type`: a step, one
+    of the two legs of `context.call`, or the failure call). `init` marks the run's first
+    message, `invoke` one started by another run's `context.invoke`."""
+
+    run_id: str
+    call_type: str = "step"
+    url: str = ""
+    created_at_ms: int = 0
+    init: bool = False
+    invoke: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CallbackSpec:
     """Where and how to call back after an attempt (or after final failure)."""
 
@@ -39,6 +53,7 @@ class CallbackSpec:
     retry_delay_expr: str | None = None
     timeout_s: int | None = None
     delay_s: int = 0
+    workflow: WorkflowRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +119,7 @@ class Message:
     kind: Kind = Kind.MESSAGE
     source_message_id: str | None = None
     enlisted: bool = False  # joined its queue's wait list when accepted (FIFO by acceptance)
+    workflow: WorkflowRef | None = None
     # progress
     state: State = State.CREATED
     retried: int = 0

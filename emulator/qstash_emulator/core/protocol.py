@@ -30,6 +30,12 @@ CRON_TZ_PREFIX = "CRON_TZ="
 
 # Words that configure a callback rather than name a header to forward to it.
 CALLBACK_CONFIG_WORDS = ("method", "timeout", "retries", "retry-delay", "delay")
+# Prefixes of callback settings that are never forwarded either (Upstash Workflow's).
+CALLBACK_SETTING_PREFIXES = ("workflow-", "feature-set", "failure-callback", "flow-control-",
+                             "label")
+# Headers of the sender's own connection: never forwarded in any `*-Forward-*` form.
+TRANSPORT_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding",
+                               "keep-alive", "accept-encoding", "expect", "upgrade"})
 
 # Delivery headers (QStash -> destination)
 SIGNATURE = "Upstash-Signature"
@@ -111,3 +117,34 @@ ENQUEUE_DELAY = "upstash-delay and upstash-not-before are not supported when enq
 QUEUE_LIMIT = "queue limit reached: the plan allows {limit} queues"
 PARALLELISM_LIMIT = "parallelism {value} exceeds the plan maximum of {limit}"
 FLOW_CONTROL_NOT_FOUND = "flow control key {key} not found"
+
+# Upstash Workflow: request headers of a step publish (and of its callbacks' settings)
+WORKFLOW_RUN_ID = "upstash-workflow-runid"
+WORKFLOW_INIT = "upstash-workflow-init"
+WORKFLOW_URL = "upstash-workflow-url"
+WORKFLOW_CALL_TYPE = "upstash-workflow-calltype"
+WORKFLOW_INVOKE = "upstash-workflow-invoke"
+CALLBACK_WORKFLOW_PREFIX = "upstash-callback-workflow-"
+FAILURE_CALLBACK_WORKFLOW_PREFIX = "upstash-failure-callback-workflow-"
+CALL_TYPES = ("step", "toCallback", "fromCallback", "failureCall")
+
+# Upstash Workflow: delivery headers
+WORKFLOW_RUN_ID_HEADER = "Upstash-Workflow-RunId"
+WORKFLOW_URL_HEADER = "Upstash-Workflow-Url"
+WORKFLOW_INIT_HEADER = "Upstash-Workflow-Init"
+WORKFLOW_CREATED_AT_HEADER = "Upstash-Workflow-CreatedAt"
+
+# Upstash Workflow: errors
+WORKFLOW_RUN_NOT_FOUND = "workflow run {run_id} not found"
+WORKFLOW_RUN_ENDED = "workflow run {run_id} is not running: it is {state}"
+WORKFLOW_CALL_TYPE_INVALID = (
+    "invalid upstash-workflow-calltype header: {value!r}, want one of {allowed}"
+)
+WORKFLOW_NEEDS_RUN_ID = "this request needs an upstash-workflow-runid header"
+WORKFLOW_INVOKE_BODY = "invalid invoke body: {reason}"
+WORKFLOW_WAIT_BODY = "invalid wait body: {reason}"
+WORKFLOW_NOT_A_RUN_FAILURE = "dlq message {dlq_id} is not a failed workflow step"
+WORKFLOW_CALLBACK_NOT_FAILED = (
+    "the failure callback of workflow run {run_id} has not failed (it is {state})"
+)
+WORKFLOW_GROUP_BY = "invalid groupBy: {value!r}, want workflowRunId"

@@ -30,6 +30,12 @@ from .schedules.schedules import Schedules
 from .tenants import TenantDirectory
 from .url_groups.model import UrlGroup
 from .url_groups.url_groups import UrlGroups
+from .workflows.desk import Desk
+from .workflows.dlq import FailedStep, StartedRun
+from .workflows.model import HistoryItem, Waiter
+from .workflows.ports import WorkflowStore
+from .workflows.waits import Notified
+from .workflows.workflows import RunView, Workflows
 
 Params = Mapping[str, Sequence[str]]
 
@@ -39,7 +45,7 @@ class Service:
 
     def __init__(
         self, ctx: Context, tenants: TenantDirectory, plans: Plans, quotas: Quotas,
-        faults: Faults, outages: Outages,
+        faults: Faults, outages: Outages, *, workflow_store: WorkflowStore,
     ) -> None:
         self._ctx, self._tenants, self._plans = ctx, tenants, plans
         self._quotas, self._faults, self._outages = quotas, faults, outages
@@ -52,7 +58,9 @@ class Service:
         self._url_groups = UrlGroups(ctx, plans)
         self._flows = FlowControls(ctx, gates, plans)
         self.attempts = Attempts(ctx, gates, self._keys, faults)
-        self.tickers: list[Ticker] = [self._schedules, gates]
+        self._workflows = Workflows(ctx, workflow_store, Desk(ctx, self._publisher, self._queries))
+        self._publisher.hooks = self.attempts.hooks = self._workflows.book
+        self.tickers: list[Ticker] = [self._schedules, gates, self._workflows.waits]
 
     # tenants and keys
     def resolve(self, token: str | None) -> Tenant | None:
@@ -108,7 +116,7 @@ class Service:
 
     def retry_dlq(self, tenant: str, entry: DlqEntry, headers: Mapping[str, str]) -> str:
         """Publish the entry's message again (new id); `upstash-*` headers override settings."""
-        return self._publisher.retry_dlq(tenant, entry, headers)
+        return self._publisher.retry_dlq(tenant, entry, headers).message_id
 
     def list_logs(self, tenant: str, params: Params) -> Page[LogEvent]:
         return self._queries.list_logs(tenant, params)
@@ -242,9 +250,59 @@ class Service:
         if not self._faults.remove(rule_id, tenant):
             raise NotFound(p.FAULT_NOT_FOUND)
 
+    # workflows: runs, wait and notify, the workflow DLQ
+    def workflow_history(self, tenant: str, run_id: str) -> list[HistoryItem]:
+        return self._workflows.history(tenant, run_id)
+
+    def end_workflow_run(self, tenant: str, run_id: str, *, cancel: bool,
+                         response: str | None) -> None:
+        self._workflows.end_run(tenant, run_id, cancel=cancel, response=response)
+
+    def cancel_workflow_runs(self, tenant: str, ids: list[str] | None, params: Params) -> int:
+        return self._workflows.cancel_runs(tenant, ids, params)
+
+    def workflow_runs(self, tenant: str, params: Params) -> Page[RunView]:
+        return self._workflows.runs(tenant, params)
+
+    def wait_for_event(self, tenant: str, event_id: str, headers: Mapping[str, str],
+                       payload: object) -> None:
+        self._workflows.waits.wait(tenant, event_id, headers, payload)
+
+    def notify(self, tenant: str, event_id: str, data: bytes) -> list[Notified]:
+        return self._workflows.waits.notify(tenant, event_id, data)
+
+    def notify_run(self, tenant: str, run_id: str, event_id: str, data: bytes
+                   ) -> Notified | None:
+        return self._workflows.waits.notify_run(tenant, run_id, event_id, data)
+
+    def waiters(self, tenant: str, event_id: str) -> list[Waiter]:
+        return self._workflows.waits.waiters(tenant, event_id)
+
+    def workflow_dlq(self, tenant: str, params: Params) -> Page[FailedStep]:
+        return self._workflows.dlq.list(tenant, params)
+
+    def workflow_dlq_entry(self, tenant: str, dlq_id: str) -> FailedStep:
+        return self._workflows.dlq.get(tenant, dlq_id)
+
+    def delete_workflow_dlq(self, tenant: str, dlq_ids: Sequence[str]) -> int:
+        return self._workflows.dlq.delete(tenant, dlq_ids)
+
+    def resume_workflow(self, tenant: str, step: FailedStep, headers: Mapping[str, str]
+                        ) -> StartedRun:
+        return self._workflows.dlq.resume(tenant, step, headers)
+
+    def restart_workflow(self, tenant: str, step: FailedStep, headers: Mapping[str, str]
+                         ) -> StartedRun:
+        return self._workflows.dlq.restart(tenant, step, headers)
+
+    def retry_failure_callback(self, tenant: str, dlq_id: str) -> StartedRun:
+        step = self._workflows.dlq.get(tenant, dlq_id)
+        return self._workflows.dlq.retry_callback(tenant, step)
+
     def reset(self, tenant: str | None) -> None:
         """Forget everything of one tenant (of every tenant with None), harness state too."""
         self._ctx.store.reset(tenant)
+        self._workflows.reset(tenant)
         self._keys.forget(tenant)
         self._quotas.forget(tenant)
         self._faults.clear(tenant)

@@ -8,11 +8,14 @@ from starlette.routing import Route
 
 from ..core.errors import BadRequest
 from ..core.messages.filters import values
+from . import workflows
 from .common import FastJSON, lowered_headers, multi_params, read_json, service_of, tenant_of
 from .render import dlq_json
 
 
 async def list_dlq(request: Request) -> Response:
+    if request.query_params.get("source") == "workflow":
+        return await workflows.list_dlq(request)
     tenant = tenant_of(request)
     page = service_of(request).list_dlq(tenant.name, multi_params(request))
     data: dict[str, object] = {"messages": [dlq_json(entry) for entry in page.items]}

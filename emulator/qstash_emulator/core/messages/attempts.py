@@ -19,6 +19,7 @@ from ..model import (
     Response,
     State,
 )
+from .hooks import MessageHooks, NoHooks
 from .lifecycle import callback_body, callback_message, decide, error_text
 from .signing import SignatureClaims, sign
 
@@ -35,6 +36,7 @@ class Attempts:
         self.gates = gates
         self.keys = keys
         self.faults = faults
+        self.hooks: MessageHooks = NoHooks()
 
     def take_due(self, limit: int) -> list[Message]:
         return self.gates.take_due(self.ctx.now_ms(), limit)
@@ -57,7 +59,9 @@ class Attempts:
         return requests
 
     def request_for(self, message: Message) -> DeliveryRequest:
-        headers = {**message.headers, **self._delivery_headers(message)}
+        body, extra = (message.body, {}) if message.workflow is None else (
+            self.hooks.delivery(message))
+        headers = {**message.headers, **extra, **self._delivery_headers(message, body)}
         timeout_s = min(message.timeout_s or self.ctx.limits.max_timeout_s,
                         self.ctx.limits.max_timeout_s)
         return DeliveryRequest(
@@ -66,17 +70,17 @@ class Attempts:
             url=message.url,
             method=message.method,
             headers=headers,
-            body=message.body,
+            body=body,
             timeout_s=self.ctx.clock.wall_seconds(timeout_s),
             attempt=message.retried,
             started_at_ms=self.ctx.now_ms(),
             start_seq=self.ctx.store.next_seq(),
         )
 
-    def _delivery_headers(self, message: Message) -> dict[str, str]:
+    def _delivery_headers(self, message: Message, body: bytes) -> dict[str, str]:
         headers = {
             "User-Agent": p.USER_AGENT,
-            p.SIGNATURE: self._signature(message),
+            p.SIGNATURE: self._signature(message, body),
             p.MESSAGE_ID: message.message_id,
             p.RETRIED: str(message.retried),
             p.REGION: p.REGION_NAME,
@@ -89,11 +93,12 @@ class Attempts:
         headers.update({name: value for name, value in optional.items() if value})
         return headers
 
-    def _signature(self, message: Message) -> str:
+    def _signature(self, message: Message, body: bytes) -> str:
+        """Signed over the body actually sent (for a workflow step, the run's history)."""
         keys = self.keys.keys_to_sign(message.tenant)
         claims = SignatureClaims(
             url=message.url,
-            body=message.body,
+            body=body,
             issued_at=int(self.ctx.clock.wall()),
             jwt_id=self.ctx.ids.new_id("jwt"),
         )
@@ -132,6 +137,8 @@ class Attempts:
         if decision.state is State.DELIVERED:
             done = self.ctx.save(message, State.DELIVERED, last_response=response)
             self.ctx.log(done, State.DELIVERED, response=response)
+            if done.workflow is not None:
+                self.hooks.delivered(done, response)
             return
         failed = replace(message, last_response=response)
         self.ctx.log(failed, State.ERROR, error=error_text(response), response=response)
@@ -149,7 +156,11 @@ class Attempts:
         self.ctx.log(final, State.FAILED, error=error_text(response), response=response)
         dlq_id = self.ctx.new_dlq_id()
         self.ctx.store.put_dlq(final.tenant, DlqEntry(dlq_id, final, response, self.ctx.now_ms()))
-        if final.failure_callback and final.kind is Kind.MESSAGE:
+        if final.workflow is not None:
+            callback = self.hooks.failed(final, response, dlq_id)
+            if callback is not None:
+                self._store_callback(final, callback)
+        elif final.failure_callback and final.kind is Kind.MESSAGE:
             self._spawn_callback(final, response, dlq_id)
 
     def _spawn_callback(self, source: Message, response: Response, dlq_id: str | None) -> None:
@@ -164,6 +175,9 @@ class Attempts:
             self.ctx.ids.new_id("msg"),
             self.ctx.now_ms(),
         )
+        self._store_callback(source, callback)
+
+    def _store_callback(self, source: Message, callback: Message) -> None:
         self.ctx.store.put_message(callback)
         self.ctx.log(callback, State.CREATED)
         self.gates.adopt(source, callback)

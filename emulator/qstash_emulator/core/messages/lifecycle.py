@@ -124,4 +124,5 @@ def callback_message(
         schedule_id=source.schedule_id,
         kind=kind,
         source_message_id=source.message_id,
+        workflow=spec.workflow,
     )

@@ -20,10 +20,7 @@ from .retry import InvalidRetryDelay, RetryDelayExpression
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
-NOT_FORWARDED = frozenset(
-    {"authorization", "host", "content-length", "connection", "transfer-encoding",
-     "keep-alive", "accept-encoding", "expect", "upgrade"}
-)
+NOT_FORWARDED = p.TRANSPORT_HEADERS | {"authorization"}
 REDACT_HEADER = re.compile(r"^headers?\[(?P<name>[^\]]+)\]$")
 
 
@@ -177,8 +174,14 @@ def _forwarded(h: Mapping[str, str]) -> dict[str, str]:
         forwarded["Content-Type"] = h[p.CONTENT_TYPE]
     for name, value in h.items():
         if name.startswith(p.FORWARD_PREFIX):
-            forwarded[canonical(name[len(p.FORWARD_PREFIX):])] = value
+            _forward(forwarded, name[len(p.FORWARD_PREFIX):], value)
     return forwarded
+
+
+def _forward(forwarded: dict[str, str], name: str, value: str) -> None:
+    """Add one header of a `*-Forward-*` form, unless it names the sender's own connection."""
+    if name.lower() not in p.TRANSPORT_HEADERS:
+        forwarded[canonical(name)] = value
 
 
 def _callback(h: Mapping[str, str], prefix: str) -> CallbackSpec | None:
@@ -188,14 +191,15 @@ def _callback(h: Mapping[str, str], prefix: str) -> CallbackSpec | None:
     if not url.startswith(("http://", "https://")) or not urlsplit(url).hostname:
         raise ValueError(f"invalid {prefix} header: {url!r}, add http:// or https://")
     config = prefix + "-"
-    forwarded = {}
+    forwarded: dict[str, str] = {}
     for name, value in h.items():
         if not name.startswith(config):
             continue
         rest = name[len(config):]
         if rest.startswith("forward-"):
-            forwarded[canonical(rest[len("forward-"):])] = value
-        elif rest not in p.CALLBACK_CONFIG_WORDS:
+            _forward(forwarded, rest[len("forward-"):], value)
+        elif rest not in p.CALLBACK_CONFIG_WORDS and not rest.startswith(
+                p.CALLBACK_SETTING_PREFIXES):
             forwarded[canonical(rest)] = value
     retries = h.get(config + "retries")
     delay = h.get(config + "delay")

@@ -12,9 +12,10 @@ from ..errors import BadRequest, PayloadTooLarge
 from ..gating.admission import Admission
 from ..gating.queues import Queues, enqueued
 from ..harness.quotas import Quotas
-from ..model import DlqEntry, Kind, Message, State
+from ..model import DlqEntry, Kind, Message, State, WorkflowRef
 from ..plans import Plans
 from ..url_groups.url_groups import Target, targets
+from .hooks import MessageHooks, NoHooks
 from .parse import Parsed, parse_publish
 
 
@@ -45,6 +46,7 @@ class Publisher:
         self.plans = plans
         self.quotas = quotas
         self.queues = queues
+        self.hooks: MessageHooks = NoHooks()
 
     def parse(self, request: PublishRequest, caller_ip: str | None) -> Parsed:
         limit = self.ctx.limits.max_body_bytes
@@ -72,7 +74,8 @@ class Publisher:
     ) -> list[list[Published]]:
         """All or nothing: every element is validated (queues, groups, quota) before any is
         accepted. A URL group costs one message per endpoint."""
-        parsed = [self.for_plan(tenant, self.parse(request, caller_ip)) for request in requests]
+        parsed = [self.hooks.shape(tenant, self.for_plan(tenant, self.parse(request, caller_ip)),
+                                   request.headers) for request in requests]
         self._check_queues(tenant, parsed)
         found = [targets(self.ctx.store, tenant, item.destination) for item in parsed]
         self.quotas.require(tenant, sum(len(item) for item in found))
@@ -132,6 +135,11 @@ class Publisher:
             topic_name=target.topic_name, endpoint_name=target.endpoint_name,
             due_at_ms=template.not_before_ms,
         )
+        if message.workflow is not None:
+            admitted = self.hooks.admit(message)
+            if isinstance(admitted, str):
+                return Published(admitted, url, deduplicated=True, url_group=target.topic_name)
+            message = admitted
         self.store_new(message)
         return Published(message_id, url, url_group=target.topic_name)
 
@@ -148,8 +156,10 @@ class Publisher:
             self.gates.enlist(message)
         self.ctx.wake(message.due_at_ms)
 
-    def retry_dlq(self, tenant: str, entry: DlqEntry, headers: Mapping[str, str]) -> str:
-        """Publish the DLQ entry's message again (new id); headers may override settings."""
+    def retry_dlq(self, tenant: str, entry: DlqEntry, headers: Mapping[str, str],
+                  workflow: WorkflowRef | None = None) -> Message:
+        """Publish the DLQ entry's message again (new id); headers may override settings, and
+        `workflow` moves it to another run."""
         now_ms = self.ctx.now_ms()
         config = {k: v for k, v in headers.items() if k.startswith(p.CONFIG_PREFIX)}
         given = parse_publish(entry.message.url, config, b"", now_ms=now_ms).template
@@ -167,10 +177,11 @@ class Publisher:
             retry_delay_expr=given.retry_delay_expr if p.RETRY_DELAY in config
             else source.retry_delay_expr,
             timeout_s=given.timeout_s if p.TIMEOUT in config else source.timeout_s,
+            workflow=workflow or source.workflow,
         )
         self.ctx.store.delete_dlq(tenant, entry.dlq_id)
         self.store_new(message)
-        return message.message_id
+        return message
 
 
 def parse_batch(raw: bytes) -> list[PublishRequest]:
@@ -194,12 +205,20 @@ def _batch_item(index: int, item: object) -> PublishRequest:
         raise BadRequest(f"invalid batch element {index}: destination must be a string")
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         raise BadRequest(f"invalid batch element {index}: headers must map names to strings")
-    if body is not None and not isinstance(body, str):
-        raise BadRequest(f"invalid batch element {index}: body must be a string")
     queue = item.get("queue")
     return PublishRequest(
         destination=destination,
         headers={str(k).lower(): v for k, v in headers.items()},
-        body=(body or "").encode(),
+        body=_batch_body(body),
         queue=queue if isinstance(queue, str) and queue else None,
     )
+
+
+def _batch_body(body: object) -> bytes:
+    """A string body as it is; any other JSON value (the JS SDK sends objects as they are) as
+    compact JSON text."""
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode()
+    return json.dumps(body, separators=(",", ":")).encode()

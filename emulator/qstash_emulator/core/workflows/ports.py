@@ -1,0 +1,60 @@
+"""What the workflow feature keeps: runs with their history and messages, waiters, and the
+events held for runs that wait later. Every method is atomic; memory and Redis implement it
+(`storage/`), checked by one contract suite."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .model import HistoryItem, Run, Waiter
+
+
+class WorkflowStore(Protocol):
+    # runs
+    def create_run(self, run: Run) -> Run | None:
+        """Store a new run, replacing a run of the same id that ended (its history and
+        messages go with it); returns the live run of that id instead, storing nothing."""
+        ...
+
+    def put_run(self, run: Run) -> None: ...
+
+    def get_run(self, tenant: str, run_id: str) -> Run | None: ...
+
+    def runs(self, tenant: str) -> list[Run]: ...
+
+    # a run's history (each message once, in delivery order) and its messages
+    def append_history(self, tenant: str, run_id: str, item: HistoryItem) -> list[HistoryItem]:
+        """Append `item` unless its message is there already; the whole history after."""
+        ...
+
+    def history(self, tenant: str, run_id: str) -> list[HistoryItem]: ...
+
+    def put_history(self, tenant: str, run_id: str, items: list[HistoryItem]) -> None: ...
+
+    def add_run_message(self, tenant: str, run_id: str, message_id: str) -> None: ...
+
+    def run_messages(self, tenant: str, run_id: str) -> list[str]: ...
+
+    # waiters (by event) and their deadlines
+    def put_waiter(self, waiter: Waiter) -> None: ...
+
+    def waiters(self, tenant: str, event_id: str) -> list[Waiter]: ...
+
+    def take_waiters(self, tenant: str, event_id: str, run_id: str | None) -> list[Waiter]:
+        """Remove and return the event's waiters (only that run's, with `run_id`)."""
+        ...
+
+    def pop_due_waiters(self, now_ms: int, limit: int) -> list[Waiter]:
+        """Remove and return waiters whose deadline is at or before `now_ms`, earliest first."""
+        ...
+
+    def next_waiter_deadline_ms(self) -> int | None: ...
+
+    # events notified to a run before it waits for them
+    def hold_event(self, tenant: str, run_id: str, event_id: str, data: bytes) -> None: ...
+
+    def take_held_event(self, tenant: str, run_id: str, event_id: str) -> bytes | None: ...
+
+    def drop_held_events(self, tenant: str, run_id: str) -> None: ...
+
+    def reset(self, tenant: str | None) -> None: ...

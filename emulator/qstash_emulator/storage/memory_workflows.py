@@ -1,0 +1,143 @@
+"""The in-process workflow store: runs, histories and waiters per tenant, one deadline heap."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+from ..core.workflows.model import HistoryItem, Run, Waiter
+
+
+@dataclass
+class RunData:
+    run: Run
+    history: list[HistoryItem] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    messages: list[str] = field(default_factory=list)
+    held: dict[str, bytes] = field(default_factory=dict)
+
+
+class MemoryWorkflowStore:
+    """Workflow runs, waiters and held events in this process.
+
+    >>> store = MemoryWorkflowStore()
+    """
+
+    def __init__(self) -> None:
+        self._runs: dict[tuple[str, str], RunData] = {}
+        self._waiters: dict[tuple[str, str], dict[str, Waiter]] = {}
+        self._deadlines: list[tuple[int, str, str, str]] = []  # deadline, tenant, event, id
+
+    # runs
+    def create_run(self, run: Run) -> Run | None:
+        key = (run.tenant, run.run_id)
+        current = self._runs.get(key)
+        if current is not None and current.run.live:
+            return current.run
+        self._runs[key] = RunData(run)
+        return None
+
+    def put_run(self, run: Run) -> None:
+        data = self._runs.setdefault((run.tenant, run.run_id), RunData(run))
+        data.run = run
+
+    def get_run(self, tenant: str, run_id: str) -> Run | None:
+        data = self._runs.get((tenant, run_id))
+        return None if data is None else data.run
+
+    def runs(self, tenant: str) -> list[Run]:
+        return [data.run for (owner, _), data in list(self._runs.items()) if owner == tenant]
+
+    # history and messages
+    def _data(self, tenant: str, run_id: str) -> RunData | None:
+        return self._runs.get((tenant, run_id))
+
+    def append_history(self, tenant: str, run_id: str, item: HistoryItem) -> list[HistoryItem]:
+        data = self._data(tenant, run_id)
+        if data is None:
+            return [item]
+        if item.message_id not in data.seen:
+            data.seen.add(item.message_id)
+            data.history.append(item)
+        return list(data.history)
+
+    def history(self, tenant: str, run_id: str) -> list[HistoryItem]:
+        data = self._data(tenant, run_id)
+        return [] if data is None else list(data.history)
+
+    def put_history(self, tenant: str, run_id: str, items: list[HistoryItem]) -> None:
+        data = self._data(tenant, run_id)
+        if data is not None:
+            data.history = list(items)
+            data.seen = {item.message_id for item in items}
+
+    def add_run_message(self, tenant: str, run_id: str, message_id: str) -> None:
+        data = self._data(tenant, run_id)
+        if data is not None:
+            data.messages.append(message_id)
+
+    def run_messages(self, tenant: str, run_id: str) -> list[str]:
+        data = self._data(tenant, run_id)
+        return [] if data is None else list(data.messages)
+
+    # waiters
+    def put_waiter(self, waiter: Waiter) -> None:
+        self._waiters.setdefault((waiter.tenant, waiter.event_id), {})[
+            waiter.waiter_id] = waiter
+        heapq.heappush(self._deadlines, (waiter.deadline_ms, waiter.tenant,
+                                         waiter.event_id, waiter.waiter_id))
+
+    def waiters(self, tenant: str, event_id: str) -> list[Waiter]:
+        return list(self._waiters.get((tenant, event_id), {}).values())
+
+    def take_waiters(self, tenant: str, event_id: str, run_id: str | None) -> list[Waiter]:
+        held = self._waiters.get((tenant, event_id), {})
+        taken = [w for w in held.values() if run_id is None or w.run_id == run_id]
+        for waiter in taken:
+            del held[waiter.waiter_id]
+        return taken
+
+    def pop_due_waiters(self, now_ms: int, limit: int) -> list[Waiter]:
+        due: list[Waiter] = []
+        while self._deadlines and self._deadlines[0][0] <= now_ms and len(due) < limit:
+            _, tenant, event_id, waiter_id = heapq.heappop(self._deadlines)
+            waiter = self._waiters.get((tenant, event_id), {}).pop(waiter_id, None)
+            if waiter is not None:
+                due.append(waiter)
+        return due
+
+    def next_waiter_deadline_ms(self) -> int | None:
+        while self._deadlines and not self._still_waiting(*self._deadlines[0][1:]):
+            heapq.heappop(self._deadlines)
+        return self._deadlines[0][0] if self._deadlines else None
+
+    def _still_waiting(self, tenant: str, event_id: str, waiter_id: str) -> bool:
+        return waiter_id in self._waiters.get((tenant, event_id), {})
+
+    # held events
+    def hold_event(self, tenant: str, run_id: str, event_id: str, data: bytes) -> None:
+        run = self._data(tenant, run_id)
+        if run is not None:
+            run.held[event_id] = data
+
+    def take_held_event(self, tenant: str, run_id: str, event_id: str) -> bytes | None:
+        run = self._data(tenant, run_id)
+        return None if run is None else run.held.pop(event_id, None)
+
+    def drop_held_events(self, tenant: str, run_id: str) -> None:
+        run = self._data(tenant, run_id)
+        if run is not None:
+            run.held.clear()
+
+    def reset(self, tenant: str | None) -> None:
+        if tenant is None:
+            self._runs.clear()
+            self._waiters.clear()
+            self._deadlines.clear()
+            return
+        for key in [k for k in self._runs if k[0] == tenant]:
+            del self._runs[key]
+        for key in [k for k in self._waiters if k[0] == tenant]:
+            del self._waiters[key]
+        self._deadlines = [d for d in self._deadlines if d[1] != tenant]
+        heapq.heapify(self._deadlines)
