@@ -24,6 +24,9 @@ _EXPORTS = {
     "ServerPool": "pytest_qstash.pool",
     "ServerThread": "pytest_qstash.serving",
     "Tenant": "pytest_qstash.pool",
+    "WorkflowRun": "pytest_qstash.workflow",
+    "WorkflowRunner": "pytest_qstash.workflow",
+    "WorkflowStep": "pytest_qstash.workflow",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .endpoint import Endpoint
     from .harness import Faults, Outage, Quota
     from .pool import ServerPool, Tenant
+    from .workflow import WorkflowRunner
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -203,6 +204,18 @@ def qstash_outage(qstash_emulator: Tenant) -> Iterator[Outage]:
     from .harness import Outage
 
     yield from _undone_at_end(Outage(qstash_emulator.control))
+
+
+@pytest.fixture
+def qstash_workflow(
+    qstash_emulator: Tenant, qstash_env: dict[str, str]
+) -> Iterator[WorkflowRunner]:
+    """Upstash Workflow apps under test: `serve(app)`, `run(url, body)` to its end (sleeps
+    fast-forwarded on the virtual clock), `trigger`, `finish`, `notify`, `cancel`."""
+    from .workflow import WorkflowRunner
+
+    with WorkflowRunner(qstash_emulator.url, qstash_emulator.token) as runner:
+        yield runner
 
 
 def _undone_at_end(switches: Any) -> Iterator[Any]:

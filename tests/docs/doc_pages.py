@@ -26,6 +26,7 @@ NO_EMULATOR = "none"
 SNIPPETS_RUN_ELSEWHERE = {
     "docs/client-recipes.md": "its own test runs its snippets",
     "docs/architecture.md": "written and checked by its author",
+    "docs/workflow.md": "tests/workflow/test_workflow_docs.py runs its snippets",
 }
 
 _FENCE_OPEN = re.compile(r"^```([\w+-]*)\s*$")

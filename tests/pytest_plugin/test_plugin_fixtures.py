@@ -11,7 +11,7 @@ pytest_plugins = ["pytester"]
 PUBLIC_FIXTURES = (
     "qstash_emulator", "qstash_settings", "qstash_client", "qstash_async_client",
     "qstash_receiver", "qstash_env", "qstash_endpoint", "qstash_clock", "qstash_quota",
-    "qstash_faults", "qstash_outage",
+    "qstash_faults", "qstash_outage", "qstash_workflow",
 )
 XDIST = [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist")]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -33,7 +34,23 @@ WAIT_S = 30.0
 
 
 def test_the_page_has_its_snippets() -> None:
-    assert (len(PYTHON), len(JS), len(BASH), len(TEXT)) == (2, 1, 1, 1)
+    assert (len(PYTHON), len(JS), len(BASH), len(TEXT)) == (3, 1, 1, 2)
+
+
+def test_the_history_shown_has_the_fields_sent() -> None:
+    shown = TEXT[1].replace('"<base64 of the payload>"', '""').replace(
+        '"<base64 of the step JSON>"', '""').replace("msg_...", "m")
+    assert [sorted(item) for item in json.loads(shown)] == [["body", "callType", "messageId"]] * 2
+
+
+def test_the_pytest_example(tmp_path: Path) -> None:
+    (tmp_path / "test_order.py").write_text(PYTHON[2])
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("QSTASH_", "PYTEST_"))}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
 
 
 @pytest.fixture
