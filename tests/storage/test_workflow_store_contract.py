@@ -27,15 +27,17 @@ from qstash_emulator.storage.redis_workflows import RedisWorkflowStore
 
 A, B = "tenant-a", "tenant:b%"
 ODD_ID = "wfr_odd:id\nwith%"
+MAX_ENDED = 3
 
 
 @pytest.fixture(params=["memory", "redis"])
 def workflows(request: pytest.FixtureRequest) -> Iterator[WorkflowStore]:
     if request.param == "memory":
-        yield MemoryWorkflowStore()
+        yield MemoryWorkflowStore(max_ended_runs=MAX_ENDED)
         return
     client = redis.Redis.from_url(request.getfixturevalue("redis_server_url"))
-    store = RedisWorkflowStore(client, prefix=unique_prefix("workflows"))
+    store = RedisWorkflowStore(client, prefix=unique_prefix("workflows"),
+                               max_ended_runs=MAX_ENDED)
     yield store
     store.reset(None)
     client.close()
@@ -104,6 +106,23 @@ def test_put_run_replaces_it(workflows: WorkflowStore) -> None:
     workflows.put_run(ended)
     assert workflows.get_run(A, "wfr_1") == ended and not ended.live
     assert workflows.runs(A) == [ended]
+
+
+def test_only_the_newest_ended_runs_are_kept(workflows: WorkflowStore) -> None:
+    for n in range(5):
+        run_id = f"wfr_{n}:x"
+        workflows.create_run(run(run_id))
+        workflows.append_history(A, run_id, item(f"m{n}"))
+        workflows.put_run(run(run_id, state=RunState.RUN_SUCCESS, completed_at_ms=100 + n))
+    workflows.create_run(run("wfr_live"))
+    kept = sorted(r.run_id for r in workflows.runs(A))
+    assert kept == ["wfr_2:x", "wfr_3:x", "wfr_4:x", "wfr_live"]
+    assert workflows.history(A, "wfr_0:x") == [] and workflows.get_run(A, "wfr_0:x") is None
+    assert workflows.history(A, "wfr_4:x") == [item("m4")]
+    workflows.create_run(run("wfr_2:x"))  # started again: live, not counted as ended
+    workflows.put_run(run("wfr_9", state=RunState.RUN_FAILED, completed_at_ms=200))
+    assert sorted(r.run_id for r in workflows.runs(A)) == [
+        "wfr_2:x", "wfr_3:x", "wfr_4:x", "wfr_9", "wfr_live"]
 
 
 # history and messages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from ..core.workflows.model import HistoryItem, Run, Waiter
@@ -18,13 +19,16 @@ class RunData:
 
 
 class MemoryWorkflowStore:
-    """Workflow runs, waiters and held events in this process.
+    """Workflow runs, waiters and held events in this process; of the runs that ended, the
+    newest `max_ended_runs` per tenant are kept (with their history).
 
-    >>> store = MemoryWorkflowStore()
+    >>> store = MemoryWorkflowStore(max_ended_runs=1000)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_ended_runs: int = 10_000) -> None:
         self._runs: dict[tuple[str, str], RunData] = {}
+        self._ended: dict[str, OrderedDict[str, None]] = {}
+        self._max_ended = max_ended_runs
         self._waiters: dict[tuple[str, str], dict[str, Waiter]] = {}
         self._deadlines: list[tuple[int, str, str, str]] = []  # deadline, tenant, event, id
 
@@ -35,11 +39,22 @@ class MemoryWorkflowStore:
         if current is not None and current.run.live:
             return current.run
         self._runs[key] = RunData(run)
+        self._ended.get(run.tenant, OrderedDict()).pop(run.run_id, None)
         return None
 
     def put_run(self, run: Run) -> None:
         data = self._runs.setdefault((run.tenant, run.run_id), RunData(run))
         data.run = run
+        if not run.live:
+            self._note_ended(run)
+
+    def _note_ended(self, run: Run) -> None:
+        ended = self._ended.setdefault(run.tenant, OrderedDict())
+        ended[run.run_id] = None
+        ended.move_to_end(run.run_id)
+        while len(ended) > self._max_ended:
+            oldest, _ = ended.popitem(last=False)
+            self._runs.pop((run.tenant, oldest), None)
 
     def get_run(self, tenant: str, run_id: str) -> Run | None:
         data = self._runs.get((tenant, run_id))
@@ -132,9 +147,11 @@ class MemoryWorkflowStore:
     def reset(self, tenant: str | None) -> None:
         if tenant is None:
             self._runs.clear()
+            self._ended.clear()
             self._waiters.clear()
             self._deadlines.clear()
             return
+        self._ended.pop(tenant, None)
         for key in [k for k in self._runs if k[0] == tenant]:
             del self._runs[key]
         for key in [k for k in self._waiters if k[0] == tenant]:

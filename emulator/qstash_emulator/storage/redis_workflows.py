@@ -4,7 +4,8 @@ instances.
 Key layout (`P` is the prefix; `T`, `R`, `E` a tenant, run id and event id with `%`, `:` and
 newlines escaped):
 
-    P:t:T:wf:runs             set of the tenant's run ids
+    P:t:T:wf:runs             set of the tenant's runs (R)
+    P:t:T:wf:ended            zset of the runs that ended (R) by end time; the oldest trimmed
     P:t:T:wf:run:R            hash: run -> JSON, live -> 1 | 0
     P:t:T:wf:hist:R           list of history items (JSON), P:t:T:wf:seen:R their message ids
     P:t:T:wf:msgs:R           list of the run's message ids
@@ -23,13 +24,34 @@ from ..core.workflows.model import HistoryItem, Run, Waiter
 from .codec import decode, encode
 from .redis import glob_escape, tenant_segment, text
 
-# KEYS: run, runs, hist, seen, msgs, held; ARGV: run id, run JSON
+# KEYS: run, runs, hist, seen, msgs, held, ended; ARGV: run segment, run JSON
 CREATE_RUN = """
 if redis.call('HGET', KEYS[1], 'live') == '1' then return redis.call('HGET', KEYS[1], 'run') end
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 redis.call('HSET', KEYS[1], 'run', ARGV[2], 'live', '1')
 redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[7], ARGV[1])
 return false
+"""
+
+# Store a run; one that ended joins the ended runs, of which the oldest beyond the limit go
+# (with their history, messages and held events).
+# KEYS: run, runs, ended; ARGV: run segment, run JSON, live (1 | 0), end time, limit, key base
+PUT_RUN = """
+redis.call('HSET', KEYS[1], 'run', ARGV[2], 'live', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[1])
+if ARGV[3] == '1' then return 1 end
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[5])
+if over <= 0 then return 1 end
+local old = redis.call('ZPOPMIN', KEYS[3], over)
+for i = 1, #old, 2 do
+  for _, kind in ipairs({'run:', 'hist:', 'seen:', 'msgs:', 'held:'}) do
+    redis.call('DEL', ARGV[6] .. kind .. old[i])
+  end
+  redis.call('SREM', KEYS[2], old[i])
+end
+return 1
 """
 
 # KEYS: hist, seen; ARGV: message id, item JSON
@@ -77,10 +99,12 @@ class RedisWorkflowStore:
     >>> store = RedisWorkflowStore(redis.Redis(), prefix="my-tests")  # doctest: +SKIP
     """
 
-    def __init__(self, client: Any, *, prefix: str) -> None:
+    def __init__(self, client: Any, *, prefix: str, max_ended_runs: int = 10_000) -> None:
         self.client = client
         self.prefix = prefix
+        self._max_ended = max_ended_runs
         self._create_run = Script(client, CREATE_RUN)
+        self._put_run = Script(client, PUT_RUN)
         self._append_history = Script(client, APPEND_HISTORY)
         self._take_waiters = Script(client, TAKE_WAITERS)
         self._pop_due = Script(client, POP_DUE_WAITERS)
@@ -108,26 +132,27 @@ class RedisWorkflowStore:
     # runs
     def create_run(self, run: Run) -> Run | None:
         run_key, hist, seen, msgs, held = self._run_keys(run.tenant, run.run_id)
-        live = self._create_run(keys=[run_key, self._key(run.tenant, "runs"), hist, seen, msgs,
-                                      held], args=[run.run_id, encode(run)])
+        keys = [run_key, self._key(run.tenant, "runs"), hist, seen, msgs, held,
+                self._key(run.tenant, "ended")]
+        live = self._create_run(keys=keys, args=[tenant_segment(run.run_id), encode(run)])
         return None if live is None else decode(Run, live)
 
     def put_run(self, run: Run) -> None:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self._key(run.tenant, "run", run.run_id),
-                  mapping={"run": encode(run), "live": "1" if run.live else "0"})
-        pipe.sadd(self._key(run.tenant, "runs"), run.run_id)
-        pipe.execute()
+        keys = [self._key(run.tenant, "run", run.run_id), self._key(run.tenant, "runs"),
+                self._key(run.tenant, "ended")]
+        self._put_run(keys=keys, args=[
+            tenant_segment(run.run_id), encode(run), "1" if run.live else "0",
+            run.completed_at_ms or 0, self._max_ended, self._key(run.tenant, "")])
 
     def get_run(self, tenant: str, run_id: str) -> Run | None:
         raw = self.client.hget(self._key(tenant, "run", run_id), "run")
         return None if raw is None else decode(Run, raw)
 
     def runs(self, tenant: str) -> list[Run]:
-        ids = [text(raw) for raw in self.client.smembers(self._key(tenant, "runs"))]
+        segments = [text(raw) for raw in self.client.smembers(self._key(tenant, "runs"))]
         pipe = self.client.pipeline(transaction=False)
-        for run_id in ids:
-            pipe.hget(self._key(tenant, "run", run_id), "run")
+        for segment in segments:
+            pipe.hget(self._key(tenant, "run:" + segment), "run")
         return [decode(Run, raw) for raw in pipe.execute() if raw is not None]
 
     # history and messages
