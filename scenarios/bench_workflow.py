@@ -3,7 +3,9 @@ SDK runs N `context.run` steps through an emulator (its own process, virtual clo
 overhead per step is the run's wall time minus the app's own time, per delivery. The app's own
 time is its handlers' time less the time its SDK waited on the emulator's API (publishes, the
 final DELETE), which is the emulator's (and the app's TCP stack's). Deliveries overlap the end of
-the handler before them, so the parts do not add up. Also: the wall time of a 7-day sleep.
+the handler before them, so the parts do not add up. Also: the wall time of a 7-day sleep, and
+the emulator's own time per step in process (publish, deliver to a function) next to a plain
+message's, which no network or app time blurs.
 
 Prints the figures (`--json`: one JSON line). Asserts nothing. Run on demand:
 
@@ -13,6 +15,7 @@ Prints the figures (`--json`: one JSON line). Asserts nothing. Run on demand:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import threading
@@ -29,6 +32,11 @@ from upstash_workflow import AsyncWorkflowContext
 from upstash_workflow.fastapi import Serve
 
 from pytest_qstash.serving import ServerThread
+from qstash_emulator import Emulator, Settings, VirtualClock
+from qstash_emulator.core.messages.publish import PublishRequest
+from qstash_emulator.core.model import Response
+from qstash_emulator.delivery.dispatchers import FunctionDispatcher
+from qstash_emulator.storage.memory import MemoryStore
 
 WEEK_S = 7 * 86400
 
@@ -60,6 +68,8 @@ class Figures:
     overhead_ms_per_step: float
     api_ms_per_step: float
     week_sleep_wall_ms: float
+    core_ms_per_step: float = 0.0
+    core_ms_per_plain_message: float = 0.0
 
 
 def timed_sdk(client: AsyncQStash, clocks: Clocks) -> AsyncQStash:
@@ -157,6 +167,33 @@ def measure(base: str, app_url: str, clocks: Clocks, steps: int, runs: int) -> F
                    api * per_step, sleep_s * 1000)
 
 
+async def core_times(steps: int, rounds: int = 20) -> tuple[float, float]:
+    """(ms per workflow step, ms per plain message): publish one, deliver it, in process."""
+    emulator = Emulator(Settings(clock="virtual", tokens=("t",)), clock=VirtualClock(),
+                        store=MemoryStore(), dispatcher=FunctionDispatcher(lambda r: Response(200)))
+    await emulator.start()
+    workflow = {"upstash-workflow-runid": "", "upstash-workflow-url": "http://app/wf",
+                "upstash-forward-upstash-workflow-sdk-version": "1"}
+    step_s = plain_s = 0.0
+    for run in range(rounds):
+        headers = {**workflow, "upstash-workflow-runid": f"wfr_{run}"}
+        await deliver(emulator, {**headers, "upstash-workflow-init": "true"}, b"0")
+        for n in range(steps):
+            body = json.dumps({"stepId": n + 1, "stepName": f"s{n}", "out": "1"}).encode()
+            step_s += await deliver(emulator, headers, body)
+            plain_s += await deliver(emulator, {}, b"0", "http://app/plain")
+    await emulator.stop()
+    return step_s * 1000 / (rounds * steps), plain_s * 1000 / (rounds * steps)
+
+
+async def deliver(emulator: Emulator, headers: dict[str, str], body: bytes,
+                  url: str = "http://app/wf") -> float:
+    started = time.perf_counter()
+    emulator.service.publish("t", PublishRequest(url, headers, body), None)
+    await emulator.drain()
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=20)
@@ -175,6 +212,8 @@ def main() -> None:
     finally:
         app.stop()
         stop(emulator)
+    figures.core_ms_per_step, figures.core_ms_per_plain_message = asyncio.run(
+        core_times(args.steps))
     report(figures, args.json)
 
 
@@ -200,6 +239,8 @@ def report(figures: Figures, as_json: bool) -> None:
           f"emulator's API take {figures.api_ms_per_step:.2f} ms of it per step; the next "
           f"delivery overlaps the end of the handler)")
     print(f"a 7-day sleep: {figures.week_sleep_wall_ms:.1f} ms of wall time")
+    print(f"in process: {figures.core_ms_per_step:.2f} ms per step, "
+          f"{figures.core_ms_per_plain_message:.2f} ms per plain message")
 
 
 if __name__ == "__main__":

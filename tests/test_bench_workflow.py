@@ -23,3 +23,4 @@ def test_bench_workflow_smoke() -> None:
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert (figures["steps"], figures["deliveries_per_run"]) == (2, 3)
     assert figures["overhead_ms_per_step"] > 0 and figures["week_sleep_wall_ms"] > 0
+    assert figures["core_ms_per_step"] > 0 and figures["core_ms_per_plain_message"] > 0

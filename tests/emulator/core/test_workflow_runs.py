@@ -197,7 +197,7 @@ async def test_the_app_ends_its_run_once() -> None:
         emulator.service.end_workflow_run(TENANT, "wfr_1", cancel=True, response=None)
     with pytest.raises(NotFound):
         emulator.service.end_workflow_run(TENANT, "wfr_2", cancel=False, response=None)
-    with pytest.raises(BadRequest):
+    with pytest.raises(NotFound):
         emulator.service.workflow_history(TENANT, "wfr_1")
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .. import protocol as p
 from ..context import Context
+from ..errors import NotFound
 from ..messages.filters import Page, page_size, paginate, values
 from ..model import Message
 from .desk import Desk
@@ -39,8 +41,11 @@ class Workflows:
         self.dlq = WorkflowDlq(ctx, store, desk)
 
     def history(self, tenant: str, run_id: str) -> list[HistoryItem]:
-        """The history a step of the run would be delivered with now (running runs only)."""
-        self.book.live_run(tenant, run_id)
+        """The history a step of the run would be delivered with now; a run that ended is not
+        found (the JS SDK takes that 404 as "the run has ended")."""
+        run = self.store.get_run(tenant, run_id)
+        if run is None or not run.live:
+            raise NotFound(p.WORKFLOW_RUN_NOT_FOUND.format(run_id=run_id))
         return self.store.history(tenant, run_id)
 
     def end_run(self, tenant: str, run_id: str, *, cancel: bool, response: str | None) -> None:
