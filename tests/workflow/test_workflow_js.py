@@ -59,6 +59,17 @@ def test_run_run_sleep_a_week_call_run_and_its_logs(
     assert step_names(run) == ["init", "reserve", "price", "cool-down", "quote", "confirm"]
 
 
+def test_parallel_steps_each_run_once_and_join(node_app: NodeApp, control: EmulatorControl
+                                              ) -> None:
+    run_id = node_app.sdk("trigger", url=node_app.workflow_url("parallel"))["workflowRunId"]
+    control.advance(0)
+    assert sorted(node_app.executed()) == ["left", "right", "sum"]
+    assert node_app.value("sum") == 3
+    run = only_run(node_app, run_id)
+    assert run["workflowState"] == "RUN_SUCCESS"
+    assert "parallel" in [group["type"] for group in run["steps"]]  # type: ignore[union-attr]
+
+
 def test_a_second_trigger_with_a_live_run_id_starts_nothing(
     node_app: NodeApp, control: EmulatorControl
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ from workflow_support import Runs, ServeApp
 
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
+from pytest_qstash.server import EmulatorServer
 from qstash_emulator.core.model import SigningKeys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,15 +70,21 @@ class EmulatorProcess:
 
 
 @pytest.fixture
-def emulator_on_redis(redis_server_url: str) -> Iterator[EmulatorProcess]:
-    prefix = unique_prefix("workflow")
+def prefix(redis_server_url: str) -> Iterator[str]:
+    """This test's key prefix on the test Redis; every key under it is deleted at the end."""
+    chosen = unique_prefix("workflow")
+    yield chosen
+    client = redis.Redis.from_url(redis_server_url)
+    for key in client.scan_iter(f"{chosen}:*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def emulator_on_redis(redis_server_url: str, prefix: str) -> Iterator[EmulatorProcess]:
     emulator = EmulatorProcess(redis_server_url, prefix)
     yield emulator
     emulator.kill()
-    client = redis.Redis.from_url(redis_server_url)
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
-    client.close()
 
 
 def test_a_sleeping_run_finishes_after_kill_9_and_restart(
@@ -105,3 +113,30 @@ def test_a_sleeping_run_finishes_after_kill_9_and_restart(
         assert runs.get(run_id)["workflowState"] == "RUN_SUCCESS"
         assert runs.step_names(run_id) == ["init", "reserve", "price", "cool-down", "quote",
                                            "confirm"]
+
+
+def test_a_waiter_and_its_timeout_survive_a_restart(
+    redis_server_url: str, prefix: str, token: str, endpoint: Endpoint
+) -> None:
+    settings = {"clock": "virtual", "store": redis_server_url, "store_prefix": prefix,
+                "any_token": True}
+    app = endpoint.url_for("/wf")
+    run = {"Upstash-Workflow-RunId": "wfr_wait", "Upstash-Workflow-Url": app}
+    step = {"stepId": 1, "stepName": "approval", "stepType": "Wait", "concurrent": 1}
+    with EmulatorServer(**settings) as first, httpx.Client(
+            base_url=first.url, headers={"Authorization": f"Bearer {token}"}) as api:
+        api.post(f"/v2/publish/{app}", content=b"payload",
+                 headers={**run, "Upstash-Workflow-Init": "true"}).raise_for_status()
+        endpoint.wait_for(1)
+        api.post("/v2/wait/approved", headers=run, json={
+            "url": app, "timeout": "1h", "timeoutUrl": app, "step": step}).raise_for_status()
+    with EmulatorServer(**settings) as second, httpx.Client(
+            base_url=second.url, headers={"Authorization": f"Bearer {token}"}) as api:
+        assert [w["url"] for w in api.get("/v2/waiters/approved").json()] == [app]
+        with EmulatorControl(second.url, token) as control:
+            control.advance(3600)
+        [_, timed_out] = endpoint.wait_for(2)
+        items = timed_out.json()
+        assert len(items) == 2 and items[1]["callType"] == "step"
+        assert json.loads(base64.b64decode(items[1]["body"]))["waitTimeout"] is True
+        assert api.get("/v2/waiters/approved").json() == []

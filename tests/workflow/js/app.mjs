@@ -71,6 +71,14 @@ const sleeper = serve(async (context) => {
   await context.run("after-sleep", () => note("after-sleep", "awake again"));
 });
 
+const parallel = serve(async (context) => {
+  const [left, right] = await Promise.all([
+    context.run("left", () => note("left", 1)),
+    context.run("right", () => note("right", 2)),
+  ]);
+  await context.run("sum", () => note("sum", left + right));
+});
+
 let releaseGate;
 const gate = new Promise((resolve) => { releaseGate = resolve; });
 const gated = serve(async (context) => {
@@ -97,6 +105,7 @@ const workflows = {
   waiter: (request) => waiter.handler(request),
   sleeper: (request) => sleeper.handler(request),
   gated: (request) => gated.handler(request),
+  parallel: (request) => parallel.handler(request),
   parent: (request) => family.fetch(request, process.env),
   child: (request) => family.fetch(request, process.env),
 };
