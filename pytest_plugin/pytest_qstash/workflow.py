@@ -83,9 +83,8 @@ class WorkflowRunner:
         """Start a run of the workflow at `url` as a plain QStash publish to it would (the app
         starts the run itself); returns the new run's id."""
         before = set(self._run_ids(url))
-        content = body if isinstance(body, str | bytes) else json.dumps(body)
         forwarded = {f"Upstash-Forward-{name}": value for name, value in (headers or {}).items()}
-        sent = self._http.post(f"/v2/publish/{url}", content=content or b"",
+        sent = self._http.post(f"/v2/publish/{url}", content=_content(body),
                                headers={"Content-Type": "application/json", **forwarded})
         _check(sent)
         return self._new_run(url, before)
@@ -123,8 +122,7 @@ class WorkflowRunner:
 
     def notify(self, event_id: str, data: Any = None) -> list[dict[str, Any]]:
         """Wake the runs waiting for `event_id` with `data` (`context.waitForEvent`)."""
-        content = data if isinstance(data, str | bytes) else json.dumps(data)
-        answer = self._http.post(f"/v2/notify/{event_id}", content=content or b"")
+        answer = self._http.post(f"/v2/notify/{event_id}", content=_content(data))
         _check(answer)
         return list(answer.json())
 
@@ -181,6 +179,13 @@ def _check(answer: httpx.Response) -> None:
     if answer.is_error:
         raise RuntimeError(f"{answer.request.method} {answer.request.url.path} failed: "
                            f"{answer.status_code} {answer.text}")
+
+
+def _content(body: Any) -> str | bytes:
+    """A body as sent: text and bytes as they are, nothing as nothing, else JSON."""
+    if body is None:
+        return b""
+    return body if isinstance(body, str | bytes) else json.dumps(body)
 
 
 def _parsed(value: Any) -> Any:
