@@ -86,7 +86,7 @@ def tune_garbage_collector() -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["scenario"]:  # `qstash-emulator scenario run FILE`
-        from .scenarios.cli import main as scenario_main
+        from .scenario_runner.cli import main as scenario_main
 
         sys.exit(scenario_main(args[1:]))
     try:

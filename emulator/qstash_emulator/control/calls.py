@@ -37,8 +37,9 @@ Steps = Generator[Request, Any, T]
 class ControlError(RuntimeError):
     """The emulator refused a control call: `status` and the text of its `{"error": ...}`."""
 
-    def __init__(self, method: str, path: str, status: int, error: str) -> None:
-        super().__init__(f"{method} {path} failed: {status} {error}")
+    def __init__(self, method: str, path: str, status: int, error: str, *,
+                 message: str | None = None) -> None:
+        super().__init__(message or f"{method} {path} failed: {status} {error}")
         self.method = method
         self.path = path
         self.status = status
@@ -81,13 +82,14 @@ def read_answer(request: Request, status: int, content: bytes, where: str) -> An
         data = text
     if status < 400:
         return data
+    error = data.get("error") if isinstance(data, dict) else None
+    error_text = str(error or text)
     if request.feature is not None and status in (404, 405):
         raise FeatureUnavailable(
-            request.method, request.path, status,
-            f"the emulator at {where} has no {request.path} API ({status}): "
-            f"it lacks {request.feature}")
-    error = data.get("error") if isinstance(data, dict) else None
-    raise ControlError(request.method, request.path, status, str(error or text))
+            request.method, request.path, status, error_text,
+            message=f"the emulator at {where} has no {request.path} API ({status}): "
+                    f"it lacks {request.feature}")
+    raise ControlError(request.method, request.path, status, error_text)
 
 
 def _tenants(all_tenants: bool) -> dict[str, str] | None:
