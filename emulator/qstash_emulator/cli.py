@@ -76,8 +76,8 @@ def tune_garbage_collector() -> None:
 
     The emulator keeps hundreds of thousands of small long-lived objects (logs, delivery
     records); with CPython's default thresholds full collections over them stall the event loop
-    for tens of ms. Measured with scenarios/bench.py at 1,000 msg/s: p99 publish-to-delivery
-    latency 183 ms with the defaults, 38 ms with these.
+    for tens of ms. Measured with `python -m scenarios.bench.emulator` at 1,000 msg/s: p99
+    publish-to-delivery latency 183 ms with the defaults, 38 ms with these.
     """
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
