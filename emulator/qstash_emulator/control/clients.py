@@ -70,8 +70,8 @@ class _Connection:
 class EmulatorControl(_Connection):
     """Drive an emulator from a test: its clock, tenants, delivery log, quota, outages, faults.
 
-    >>> with EmulatorControl("http://127.0.0.1:8080", token="my-token") as control:
-    ...     control.advance(3600)  # doctest: +SKIP
+    >>> with EmulatorControl(url, token="my-token") as control:  # doctest: +SKIP
+    ...     control.advance(3600)
     """
 
     def __init__(self, url: str, token: str | None = None,
@@ -132,8 +132,8 @@ class EmulatorControl(_Connection):
 class AsyncEmulatorControl(_Connection):
     """`EmulatorControl` for asyncio code: the same methods, awaited.
 
-    >>> async with AsyncEmulatorControl("http://127.0.0.1:8080", token="my-token") as control:
-    ...     await control.advance(3600)  # doctest: +SKIP
+    >>> async with AsyncEmulatorControl(url, token="my-token") as control:  # doctest: +SKIP
+    ...     await control.advance(3600)
     """
 
     def __init__(self, url: str, token: str | None = None,
