@@ -11,18 +11,18 @@ from typing import Any
 _EXPORTS = {
     "DockerEmulator": "pytest_qstash.container",
     "EmulatorClock": "pytest_qstash.clock",
-    "EmulatorControl": "pytest_qstash.control",
+    "EmulatorControl": "qstash_emulator.control",
     "EmulatorServer": "pytest_qstash.server",
     "Endpoint": "pytest_qstash.endpoint",
     "Faults": "pytest_qstash.harness",
     "FreezableClock": "pytest_qstash.clock",
-    "HarnessControl": "pytest_qstash.harness",
     "Outage": "pytest_qstash.harness",
     "QStashSettings": "pytest_qstash.options",
     "Quota": "pytest_qstash.harness",
     "RecordedRequest": "pytest_qstash.endpoint",
     "ServerPool": "pytest_qstash.pool",
     "ServerThread": "pytest_qstash.serving",
+    "Switch": "pytest_qstash.harness",
     "Tenant": "pytest_qstash.pool",
 }
 

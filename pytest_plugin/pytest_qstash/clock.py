@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from qstash_emulator.clocks import VirtualClock
 
 if TYPE_CHECKING:
-    from .control import EmulatorControl
+    from qstash_emulator.control import EmulatorControl
 
 
 def _frozen_factory() -> Any:

@@ -11,7 +11,7 @@ separate processes on loopback, and measures from 64 concurrent aiohttp connecti
 
 Prints figures; asserts nothing. Without --redis-url a private redis-server is started.
 
-    python scenarios/bench_stores.py --messages 20000
+    python -m scenarios.bench.stores --messages 20000
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ import uuid
 from dataclasses import dataclass
 
 import aiohttp
-from support import (
-    TOKEN,
+
+from qstash_emulator.control import AsyncEmulatorControl
+from qstash_emulator.core.tenants import DEFAULT_TOKEN
+
+from .processes import (
     delete_prefix,
     free_port,
     redis_server,
@@ -33,6 +36,8 @@ from support import (
     stop,
     wait_up,
 )
+
+CONTROL_TIMEOUT_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class Figures:
 
 async def publish_all(base: str, target: str, total: int, concurrency: int,
                       delay: str | None = None) -> float:
-    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}", "Content-Type": "application/json"}
     if delay:
         headers["Upstash-Delay"] = delay
     counter = iter(range(total))
@@ -82,11 +87,10 @@ async def separately(store_args: list[str], total: int, concurrency: int) -> tup
             await wait_up(session, count_url)
             publish_s = await publish_all(base, f"http://127.0.0.1:{destination_port}/hook",
                                           total, concurrency, delay="10s")
-            start = time.perf_counter()
-            async with session.post(f"{base}/__emulator__/clock/advance", json={"seconds": 10},
-                                    timeout=aiohttp.ClientTimeout(total=3600)) as response:
-                assert response.status == 200, await response.text()
-            deliver_s = time.perf_counter() - start
+            async with AsyncEmulatorControl(base, DEFAULT_TOKEN, CONTROL_TIMEOUT_S) as control:
+                start = time.perf_counter()
+                await control.advance(10)
+                deliver_s = time.perf_counter() - start
             assert await delivered(session, count_url) == total
     finally:
         for process in processes:

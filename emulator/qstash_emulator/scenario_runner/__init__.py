@@ -2,14 +2,14 @@
 edge that starts an emulator process, serves destinations and publishes through the SDK or
 `qstash_queue.RequestQueue`.
 
->>> from qstash_emulator.scenarios import load_scenario, prepare, run_scenario
+>>> from qstash_emulator.scenario_runner import load_scenario, prepare, run_scenario
 >>> scenario = prepare(load_scenario("scenarios/burst.toml"), smoke=True)  # doctest: +SKIP
 >>> asyncio.run(run_scenario(scenario)).passed  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from .control import FeatureMissing
+from .features import FeatureMissing
 from .model import Scenario, ScenarioError, load_scenario, parse_scenario
 from .runner import Report, prepare, run_scenario
 

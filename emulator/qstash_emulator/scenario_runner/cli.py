@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Exit status: 0 passed, 1 an expectation failed, 2 bad scenario, 3 feature missing."""
     from rich.console import Console
 
-    from .control import FeatureMissing
+    from .features import FeatureMissing
     from .model import ScenarioError, load_scenario
     from .report import RichProgress, plot, summary_table
     from .runner import prepare, run_scenario

@@ -8,7 +8,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .control import FeatureMissing
+from .features import FeatureMissing
 from .metrics import ACCEPTED, ERROR, FALLBACK, REJECTED_429
 from .model import Publish
 

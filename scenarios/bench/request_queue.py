@@ -5,7 +5,7 @@ process, then measures (1) `RequestQueue.enqueue` through the official SDK, one 
 memory backend end to end (enqueue until drained) at two concurrencies, (3) the asyncio twin's
 memory path. Prints figures; asserts nothing. Run on demand:
 
-    PYTHONPATH=emulator:client:pytest_plugin python scenarios/bench_queue.py --jobs 2000
+    python -m scenarios.bench.request_queue --jobs 2000
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from starlette.routing import Route
 
 from pytest_qstash.server import EmulatorServer
 from pytest_qstash.serving import ServerThread
+from qstash_emulator.core.tenants import DEFAULT_TOKEN
 from qstash_queue import AsyncRequestQueue, MemoryOptions, RequestQueue
 
-TOKEN = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0="
 received = 0
 
 
@@ -47,7 +47,7 @@ def timed(label: str, jobs: int, work: Callable[[], None]) -> None:
 
 
 def through_qstash(url: str, endpoint: str, jobs: int) -> None:
-    with RequestQueue(qstash_token=TOKEN, base_url=url) as queue:
+    with RequestQueue(qstash_token=DEFAULT_TOKEN, base_url=url) as queue:
         for n in range(jobs):
             queue.enqueue(f"k{n}", endpoint=endpoint, payload={"n": n})
 

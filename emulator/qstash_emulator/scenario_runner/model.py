@@ -268,6 +268,7 @@ def _phase(t: Any, where: str, names: list[str]) -> Phase:
 def _outage(t: Any, where: str) -> Outage:
     if not isinstance(t, dict) or "at" not in t:
         raise ScenarioError(f"{where}: want a table with at = SECONDS and the outage's mode")
+    _only(t, f"{where}.", {"at", "duration", "mode", "status", "seconds", "count", "paths"})
     body = {k: v for k, v in t.items() if k not in ("at", "duration")}
     duration = t.get("duration")
     return Outage(_seconds(t["at"], f"{where}.at"),

@@ -9,10 +9,11 @@ import sys
 import uuid
 from dataclasses import dataclass
 
-import aiohttp
+import httpx
 
 from ..clocks import wall_now, wall_wait
-from .control import FeatureMissing
+from ..control import AsyncEmulatorControl, ControlError
+from .features import FeatureMissing
 from .model import RunSettings
 
 STARTUP_S = 20.0
@@ -63,16 +64,15 @@ async def start_emulator(run: RunSettings, plan: str | None = None) -> EmulatorH
 
 async def _wait_healthy(handle: EmulatorHandle) -> None:
     deadline = wall_now() + STARTUP_S
-    async with aiohttp.ClientSession() as http:
+    async with AsyncEmulatorControl(handle.url) as control:
         while wall_now() < deadline:
             process = handle.process
             if process is not None and process.poll() is not None:
                 _explain_exit(process)
             try:
-                async with http.get(handle.url + "/__emulator__/health") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
+                await control.health()
+                return
+            except (httpx.TransportError, ControlError):
                 pass
             await wall_wait(0.05)
     raise RuntimeError(f"the emulator did not start within {STARTUP_S:g}s")

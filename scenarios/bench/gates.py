@@ -3,7 +3,7 @@
 Publishes N messages into an emulator on a virtual clock whose dispatcher answers 200 at once,
 then drains; prints messages/s for each case. Asserts nothing. Run on demand:
 
-    python scenarios/bench_gates.py --messages 20000
+    python -m scenarios.bench.gates --messages 20000
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Processes the scenario scripts run: an emulator, a logging destination, a private Redis."""
+"""The processes the benchmarks start: emulators, destinations, the bench servers, a Redis.
+
+Every child runs with this interpreter from the repository root, without the caller's
+`QSTASH_EMULATOR_*` variables, so that only its command line configures it.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import aiohttp
 
-TOKEN = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0="
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # A destination that appends the Upstash-Message-Id of every POST to a log file (its own record
 # of what arrived) and answers GET /count with the number of POSTs.
@@ -49,23 +52,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def python_env() -> dict[str, str]:
-    """The environment for child processes: this checkout's packages first on the path."""
-    paths = [str(ROOT / part) for part in ("emulator", "client", "pytest_plugin")]
-    extra = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([*paths, *([extra] if extra else [])])}
-
-
-def start_emulator(port: int, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "qstash_emulator", "--port", str(port), *args],
-        stdout=subprocess.DEVNULL, env=python_env(),
-    )
-
-
-def start_destination(port: int, log_path: str | None = None) -> subprocess.Popen[bytes]:
-    args = [str(port)] + ([log_path] if log_path else [])
-    return subprocess.Popen([sys.executable, "-c", DESTINATION, *args], env=python_env())
+def spawn(args: list[str], env: Mapping[str, str] | None = None,
+          stderr: int | None = None) -> subprocess.Popen[bytes]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("QSTASH_EMULATOR_")}
+    return subprocess.Popen(args, env=clean | dict(env or {}), cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -78,17 +69,50 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(10)
 
 
-async def wait_up(session: aiohttp.ClientSession, url: str, timeout_s: float = 20) -> None:
+@contextlib.contextmanager
+def running(args: list[str],
+            env: Mapping[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process for the `with` block; its stderr is kept to explain an early exit."""
+    process = spawn(args, env, stderr=subprocess.PIPE)
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def emulator_command(port: int, *args: str) -> list[str]:
+    return [sys.executable, "-m", "qstash_emulator", "--port", str(port), *args]
+
+
+def start_emulator(port: int, *args: str) -> subprocess.Popen[bytes]:
+    return spawn(emulator_command(port, *args))
+
+
+def start_destination(port: int, log_path: str | None = None) -> subprocess.Popen[bytes]:
+    return spawn([sys.executable, "-c", DESTINATION, str(port), *([log_path] if log_path else [])])
+
+
+def bench_server(kind: str, port: int) -> contextlib.AbstractContextManager[
+        subprocess.Popen[bytes]]:
+    """One of `scenarios.bench.servers`: `sink`, `bare` or `toy`."""
+    return running([sys.executable, "-m", "scenarios.bench.servers", kind, str(port)])
+
+
+async def wait_up(session: aiohttp.ClientSession, url: str,
+                  process: subprocess.Popen[bytes] | None = None, timeout_s: float = 20) -> None:
+    """Wait until `url` answers; fail at once (with its stderr) if `process` exits first."""
     deadline = time.monotonic() + timeout_s
-    while True:
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            error = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"{url}: process exited: {error.strip()[-300:]}")
         try:
             async with session.get(url) as response:
                 await response.read()
                 return
         except aiohttp.ClientError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not come up") from None
             await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} did not come up")
 
 
 @contextlib.contextmanager
@@ -100,11 +124,8 @@ def redis_server(url: str | None) -> Iterator[str]:
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="qstash-redis-") as workdir:
-        process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-             "no", "--daemonize", "no", "--dir", workdir],
-            stdout=subprocess.DEVNULL,
-        )
+        process = spawn([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                         "--appendonly", "no", "--daemonize", "no", "--dir", workdir])
         try:
             _wait_for_port(port, process)
             yield f"redis://127.0.0.1:{port}/0"

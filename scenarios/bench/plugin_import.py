@@ -2,7 +2,7 @@
 `pytest_qstash.plugin` after `pytest` itself, in fresh interpreters. Prints figures; asserts
 nothing. Run on demand:
 
-    python scenarios/bench_plugin_import.py --runs 30
+    python -m scenarios.bench.plugin_import --runs 30
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ trigger publishes a message that is "delivered" by an in-process dispatcher answ
 the figure covers trigger + publish + attempt bookkeeping without network. Prints figures;
 asserts nothing. Run on demand:
 
-    PYTHONPATH=emulator python scenarios/bench_schedules.py --schedules 1000 --hours 1
+    python -m scenarios.bench.schedules --schedules 1000 --hours 1
 """
 
 from __future__ import annotations

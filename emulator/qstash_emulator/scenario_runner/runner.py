@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..clocks import wall_now, wall_wait
-from .control import Control, FeatureMissing, daily_remaining
+from ..control import AsyncEmulatorControl, FeatureUnavailable, window_limits
+from ..core.tenants import DEFAULT_TOKEN
 from .destination import DestinationServer
 from .expect import Check, evaluate, unknown_names
+from .features import FeatureMissing
 from .launch import EmulatorHandle, start_emulator
 from .metrics import METRICS, PublishRecord, RunData, summarize, timeline
 from .model import Scenario, ScenarioError
@@ -20,6 +22,7 @@ from .traffic import Event, events_for
 
 ProgressHook = Callable[[str, int, int], None]  # (stage, done, total)
 FALLBACK_WAIT_S = 30.0
+CONTROL_TIMEOUT_S = 600.0  # advancing the clock waits for every attempt that falls due
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ async def run_scenario(scenario: Scenario, *, url: str | None = None, token: str
     """Run an already `prepare`d scenario. Raises `FeatureMissing` before any traffic."""
     require_publisher(scenario.publish)
     events = events_for(scenario)
-    handle = (EmulatorHandle(url, token or _DEV_TOKEN) if url
+    handle = (EmulatorHandle(url, token or DEFAULT_TOKEN) if url
               else await start_emulator(scenario.run, scenario.quota.plan))
     try:
         data = await _Run(scenario, handle, progress or (lambda *_: None)).execute(events)
@@ -82,9 +85,6 @@ async def run_scenario(scenario: Scenario, *, url: str | None = None, token: str
                   timeline(data))
 
 
-_DEV_TOKEN = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0="
-
-
 class _Run:
     def __init__(self, scenario: Scenario, handle: EmulatorHandle, progress: ProgressHook):
         self.s = scenario
@@ -92,7 +92,7 @@ class _Run:
         self.progress = progress
         self.virtual = scenario.run.clock == "virtual"
         self.speed = 1.0 if self.virtual else scenario.run.speed
-        self.control = Control(handle.url, handle.token)
+        self.control = AsyncEmulatorControl(handle.url, handle.token, timeout=CONTROL_TIMEOUT_S)
         self.rng = random.Random(scenario.run.seed)
         self.now_t = 0.0  # the scenario time the run has reached (virtual clock)
         self.data = RunData(self.virtual, self.speed, 0.0, 0)
@@ -107,7 +107,10 @@ class _Run:
     async def execute(self, events: list[Event]) -> RunData:
         await self.destinations.start()
         try:
-            await self._configure()
+            try:
+                await self._configure()
+            except FeatureUnavailable as exc:
+                raise FeatureMissing(str(exc)) from None
             self.publisher = make_publisher(self.s.publish, self.handle.url, self.handle.token)
             self.data.emu0_ms = await self.control.now_ms()
             self.data.wall0 = wall_now()
@@ -124,15 +127,15 @@ class _Run:
         """Install quota, faults; probe every optional feature before the first publish."""
         s = self.s
         if s.quota.limits:
-            await self.control.set_quota(s.quota.limits)
+            await self.control.set_quota(**window_limits(s.quota.limits))
         for destination in s.destinations:
             if destination.fault:
                 await self.control.add_fault(self.destinations.url_for(destination.name),
-                                             destination.fault)
+                                             **destination.fault)
         if s.outages:
             await self.control.end_outage()  # probe: 404 when the switch does not exist
         if s.publish.flow_control:
-            await self.control.require_flow_control()
+            await self.control.flow_controls()
 
     # -- traffic -------------------------------------------------------------------------
 
@@ -166,7 +169,7 @@ class _Run:
         while outages and outages[0][0] <= t:
             at, start, body = outages.pop(0)
             await self._advance_to(at, [])
-            await (self.control.start_outage(body) if start else self.control.end_outage())
+            await self._switch_outage(start, body)
         if t > self.now_t:
             now_ms = await self.control.advance(t - self.now_t)
             self.now_t = (now_ms - self.data.emu0_ms) / 1000
@@ -190,7 +193,13 @@ class _Run:
     async def _real_outages(self) -> None:
         for at, start, body in _outage_actions(self.s):
             await wall_wait(self.data.wall0 + at / self.speed - wall_now())
-            await (self.control.start_outage(body) if start else self.control.end_outage())
+            await self._switch_outage(start, body)
+
+    async def _switch_outage(self, start: bool, body: Mapping[str, Any] | None) -> None:
+        if start and body is not None:
+            await self.control.start_outage(**body)
+        else:
+            await self.control.end_outage()
 
     async def _settle_real(self) -> None:
         """Wait until every job is delivered or dead, or `settle` scenario seconds passed
@@ -225,7 +234,7 @@ class _Run:
     async def _sample_quota(self) -> None:
         if self.s.quota.empty:
             return
-        remaining = daily_remaining(await self.control.quota())
+        remaining = _daily_remaining(await self.control.quota())
         if remaining is not None:
             self.data.quota_samples.append((self._scenario_t(), remaining))
 
@@ -252,6 +261,13 @@ def _ticks(events: list[Event], tick: float) -> Iterable[tuple[float, list[tuple
     for seq, event in enumerate(events):
         groups.setdefault(int(event.t // tick), []).append((seq, event))
     return ((index * tick, group) for index, group in sorted(groups.items()))
+
+
+def _daily_remaining(quota: Mapping[str, Any]) -> float | None:
+    """The daily window's remaining count from a `GET /__emulator__/quota` answer."""
+    daily = quota.get("daily")
+    remaining = daily.get("remaining") if isinstance(daily, dict) else None
+    return float(remaining) if isinstance(remaining, int | float) else None
 
 
 def _outage_actions(scenario: Scenario) -> list[tuple[float, bool, Any]]:

@@ -6,7 +6,7 @@ prefix, publishes the rest, then waits until the destination's own log (one mess
 received POST) holds every acknowledged id. Prints the figures; exit status 1 if any
 acknowledged message was never delivered. Without --redis-url a private redis-server is used.
 
-    python scenarios/crash_redis.py --messages 10000
+    python -m scenarios.bench.crash_redis --messages 10000
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import aiohttp
-from support import (
-    TOKEN,
+
+from qstash_emulator.core.tenants import DEFAULT_TOKEN
+
+from .processes import (
     delete_prefix,
     free_port,
     redis_server,
@@ -62,7 +64,7 @@ class Report:
 async def publish(base: str, target: str, burst: Burst, limit: int, on_ack: object = None,
                   concurrency: int = 64) -> None:
     """Publish until `limit` messages were tried; stops a worker at its first failure."""
-    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}", "Content-Type": "application/json"}
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
 

@@ -1,8 +1,8 @@
-"""The servers `bench.py` starts, each in its own process under uvicorn (uvloop + httptools).
+"""The servers `scenarios.bench.emulator` starts, each in its own process under uvicorn.
 
-    python scenarios/bench_servers.py sink PORT    # the destination: counts, latency, lateness
-    python scenarios/bench_servers.py bare PORT    # ceiling 1: a bare Starlette endpoint
-    python scenarios/bench_servers.py toy PORT     # ceiling 2: accept -> asyncio.Queue -> aiohttp
+    python -m scenarios.bench.servers sink PORT   # the destination: counts, latency, lateness
+    python -m scenarios.bench.servers bare PORT   # ceiling 1: a bare Starlette endpoint
+    python -m scenarios.bench.servers toy PORT    # ceiling 2: accept -> asyncio.Queue -> aiohttp
 
 Messages carry `{"s": <unix send time>, "d": <delay seconds>}` so the sink measures
 publish-to-delivery latency and delay lateness with the load generator's clock (same machine).
@@ -15,7 +15,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import uvicorn
@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class Sink:
@@ -42,7 +43,7 @@ class Sink:
         return {"count": self.count, "failed": self.failed, "early": self.early,
                 "latency_ms": _pcts(self.latency), "lateness_ms": _pcts(self.lateness)}
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         body = b""
@@ -134,9 +135,12 @@ def toy_app(workers: int = 256) -> Starlette:
                      lifespan=lifespan)
 
 
+APPS: dict[str, Callable[[], ASGIApp]] = {"sink": Sink, "bare": bare_app, "toy": toy_app}
+
+
 def main() -> None:
     kind, port = sys.argv[1], int(sys.argv[2])
-    app = {"sink": Sink, "bare": bare_app, "toy": toy_app}[kind]()
+    app = APPS[kind]()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -1,11 +1,11 @@
-"""Spine benchmark for the delivery side: outbound client cost and idle cost of waiting work.
+"""Benchmark of the delivery side: outbound client cost and idle cost of waiting work.
 
 1. Delivers N requests at 64 concurrent to a counting destination (a separate process) with
    each dispatcher (aiohttp, httpx) and prints deliveries/s and CPU per delivery in this process.
 2. Publishes 50,000 delayed messages in-process (virtual clock) and prints the memory they take
    and the cost of one scheduler tick while none is due.
 
-    python scenarios/bench_delivery.py --deliveries 5000
+    python -m scenarios.bench.delivery --deliveries 5000
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ import asyncio
 import time
 import tracemalloc
 
-from support import free_port, start_destination, stop
-
 from qstash_emulator import Emulator, Settings, VirtualClock
 from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest
+from qstash_emulator.core.ports import Dispatcher
 from qstash_emulator.delivery.dispatchers import AiohttpDispatcher, HttpxDispatcher
 
+from .processes import free_port, start_destination, stop
 
-async def measure(name: str, dispatcher, url: str, total: int, concurrency: int) -> None:
+
+async def measure(name: str, dispatcher: Dispatcher, url: str, total: int,
+                  concurrency: int) -> None:
     request = DeliveryRequest("t", "msg_x", url, "POST", {"Content-Type": "text/plain"}, b"x",
                               30.0, 0, 0)
     await dispatcher.dispatch(request)  # warm the connection pool
