@@ -10,7 +10,8 @@ edge that starts an emulator process, serves destinations and publishes through 
 from __future__ import annotations
 
 from .features import FeatureMissing
-from .model import Scenario, ScenarioError, load_scenario, parse_scenario
+from .fields import ScenarioError
+from .model import Scenario, load_scenario, parse_scenario
 from .runner import Report, prepare, run_scenario
 
 __all__ = [

@@ -33,7 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
     from .features import FeatureMissing
-    from .model import ScenarioError, load_scenario
+    from .fields import ScenarioError
+    from .model import load_scenario
     from .report import RichProgress, plot, summary_table
     from .runner import prepare, run_scenario
 

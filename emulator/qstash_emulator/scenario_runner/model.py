@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..core.durations import InvalidDuration, parse_duration_s, parse_go_duration_s
+from . import fields
+from .fields import ScenarioError
 
 SHAPES = ("constant", "ramp", "spike", "poisson")
 CLOCKS = ("real", "virtual")
@@ -17,10 +18,6 @@ FAULT_KEYS = frozenset({
     "statuses", "latency_ms", "timeout", "connection_error", "probability", "seed",
     "duplicate_after_s", "signature",
 })
-
-
-class ScenarioError(ValueError):
-    """A scenario file that does not follow the format; the message names the bad field."""
 
 
 @dataclass(frozen=True)
@@ -144,28 +141,28 @@ def load_scenario(path: str | Path) -> Scenario:
 def parse_scenario(data: Mapping[str, Any], base: Path = Path("."),
                    default_name: str = "scenario") -> Scenario:
     """Validate a decoded TOML document."""
-    _only(data, "", {"name", "description", "run", "publish", "quota", "destinations", "phases",
-                     "trace", "outages", "expect", "smoke"})
+    fields.only_keys(data, "", {"name", "description", "run", "publish", "quota", "destinations",
+                                "phases", "trace", "outages", "expect", "smoke"})
     destinations = _destinations(data.get("destinations", {"app": {}}))
     names = [d.name for d in destinations]
     phases = tuple(_phase(p, f"phases[{i}]", names) for i, p in enumerate(
-        _list(data, "phases")))
+        fields.list_of(data, "phases")))
     trace = data.get("trace")
     if bool(phases) == (trace is not None):
         raise ScenarioError("give either [[phases]] or trace = \"file.csv|file.jsonl\", not both")
     return Scenario(
-        name=_str(data.get("name", default_name), "name"),
-        description=_str(data.get("description", ""), "description"),
-        run=_run(_table(data, "run")),
-        publish=_publish(_table(data, "publish")),
-        quota=_quota(_table(data, "quota")),
+        name=fields.text(data.get("name", default_name), "name"),
+        description=fields.text(data.get("description", ""), "description"),
+        run=_run(fields.table(data, "run")),
+        publish=_publish(fields.table(data, "publish")),
+        quota=_quota(fields.table(data, "quota")),
         destinations=destinations,
         phases=phases,
-        trace=None if trace is None else base / _str(trace, "trace"),
+        trace=None if trace is None else base / fields.text(trace, "trace"),
         outages=tuple(_outage(o, f"outages[{i}]") for i, o in enumerate(
-            _list(data, "outages"))),
-        expect=tuple(_str(e, "expect[]") for e in _list(data, "expect")),
-        smoke=_smoke(_table(data, "smoke")),
+            fields.list_of(data, "outages"))),
+        expect=tuple(fields.text(e, "expect[]") for e in fields.list_of(data, "expect")),
+        smoke=_smoke(fields.table(data, "smoke")),
     )
 
 
@@ -173,51 +170,51 @@ def parse_scenario(data: Mapping[str, Any], base: Path = Path("."),
 
 
 def _run(t: Mapping[str, Any]) -> RunSettings:
-    _only(t, "run.", {"clock", "speed", "settle", "seed", "store", "tick"})
-    clock = _choice(t.get("clock", "real"), CLOCKS, "run.clock")
+    fields.only_keys(t, "run.", {"clock", "speed", "settle", "seed", "store", "tick"})
+    clock = fields.choice(t.get("clock", "real"), CLOCKS, "run.clock")
     return RunSettings(
         clock=clock,
-        speed=_positive(t.get("speed", 1.0), "run.speed"),
-        settle_s=_seconds(t.get("settle", 30), "run.settle"),
-        seed=_int(t.get("seed", 1), "run.seed"),
-        store=_str(t.get("store", "memory"), "run.store"),
-        tick_s=_positive(_seconds(t.get("tick", 0.1), "run.tick"), "run.tick"),
+        speed=fields.positive(t.get("speed", 1.0), "run.speed"),
+        settle_s=fields.seconds(t.get("settle", 30), "run.settle"),
+        seed=fields.whole(t.get("seed", 1), "run.seed"),
+        store=fields.text(t.get("store", "memory"), "run.store"),
+        tick_s=fields.positive(fields.seconds(t.get("tick", 0.1), "run.tick"), "run.tick"),
     )
 
 
 def _publish(t: Mapping[str, Any]) -> Publish:
-    _only(t, "publish.", {"via", "retries", "delay", "flow_control", "queue_options",
+    fields.only_keys(t, "publish.", {"via", "retries", "delay", "flow_control", "queue_options",
                           "concurrency"})
     retries = t.get("retries")
     flow = t.get("flow_control")
     if flow is not None and not (isinstance(flow, dict) and "key" in flow):
         raise ScenarioError("publish.flow_control: want {key = \"...\", value = \"rate=10\"}")
     return Publish(
-        via=_choice(t.get("via", "sdk"), VIA, "publish.via"),
-        retries=None if retries is None else _int(retries, "publish.retries", minimum=0),
+        via=fields.choice(t.get("via", "sdk"), VIA, "publish.via"),
+        retries=None if retries is None else fields.whole(retries, "publish.retries", minimum=0),
         delay_s=_delay(t.get("delay", 0)),
         flow_control=None if flow is None else {k: str(v) for k, v in flow.items()},
-        queue_options=dict(_table(t, "queue_options")),
-        concurrency=_int(t.get("concurrency", 64), "publish.concurrency", minimum=1),
+        queue_options=dict(fields.table(t, "queue_options")),
+        concurrency=fields.whole(t.get("concurrency", 64), "publish.concurrency", minimum=1),
     )
 
 
 def _delay(value: Any) -> tuple[int, int]:
     if isinstance(value, list) and len(value) == 2:
-        low, high = (_int(v, "publish.delay", minimum=0) for v in value)
+        low, high = (fields.whole(v, "publish.delay", minimum=0) for v in value)
         if low > high:
             raise ScenarioError("publish.delay: [low, high] with low <= high")
         return low, high
-    seconds = _int(value, "publish.delay", minimum=0)
+    seconds = fields.whole(value, "publish.delay", minimum=0)
     return seconds, seconds
 
 
 def _quota(t: Mapping[str, Any]) -> Quota:
-    _only(t, "quota.", {"plan", "daily", "monthly", "burst"})
-    limits = {k: _int(t[k], f"quota.{k}", minimum=0) for k in ("daily", "monthly", "burst")
+    fields.only_keys(t, "quota.", {"plan", "daily", "monthly", "burst"})
+    limits = {k: fields.whole(t[k], f"quota.{k}", minimum=0) for k in ("daily", "monthly", "burst")
               if k in t}
     plan = t.get("plan")
-    return Quota(None if plan is None else _str(plan, "quota.plan"), limits)
+    return Quota(None if plan is None else fields.text(plan, "quota.plan"), limits)
 
 
 def _destinations(raw: Any) -> tuple[Destination, ...]:
@@ -230,37 +227,38 @@ def _destination(name: str, spec: Any) -> Destination:
     where = f"destinations.{name}."
     if not isinstance(spec, dict):
         raise ScenarioError(f"{where[:-1]}: want a table")
-    _only(spec, where, {"statuses", "latency_ms", "duplicates", "fault"})
+    fields.only_keys(spec, where, {"statuses", "latency_ms", "duplicates", "fault"})
     statuses = spec.get("statuses", [200])
     if not isinstance(statuses, list) or not statuses or not all(
             isinstance(s, int) and 100 <= s <= 599 for s in statuses):
         raise ScenarioError(f"{where}statuses: want a list of HTTP statuses like [500, 200]")
-    fault = _table(spec, "fault")
-    _only(fault, f"{where}fault.", set(FAULT_KEYS))
-    duplicates = _number(spec.get("duplicates", 0.0), f"{where}duplicates")
+    fault = fields.table(spec, "fault")
+    fields.only_keys(fault, f"{where}fault.", set(FAULT_KEYS))
+    duplicates = fields.number(spec.get("duplicates", 0.0), f"{where}duplicates")
     if not 0 <= duplicates <= 1:
         raise ScenarioError(f"{where}duplicates: a probability between 0 and 1")
     return Destination(name, tuple(statuses),
-                       _number(spec.get("latency_ms", 0), f"{where}latency_ms"),
+                       fields.number(spec.get("latency_ms", 0), f"{where}latency_ms"),
                        duplicates, dict(fault))
 
 
 def _phase(t: Any, where: str, names: list[str]) -> Phase:
     if not isinstance(t, dict):
         raise ScenarioError(f"{where}: want a table")
-    _only(t, where + ".", {"shape", "rate", "duration", "destination", "to_rate", "peak", "at",
-                           "width"})
-    destination = _str(t.get("destination", names[0]), f"{where}.destination")
+    fields.only_keys(t, where + ".", {"shape", "rate", "duration", "destination", "to_rate",
+                                      "peak", "at", "width"})
+    destination = fields.text(t.get("destination", names[0]), f"{where}.destination")
     if destination not in names:
         raise ScenarioError(f"{where}.destination: unknown destination {destination!r}")
-    optional = {k: _number(t[k], f"{where}.{k}") for k in ("to_rate", "peak", "at") if k in t}
+    optional = {k: fields.number(t[k], f"{where}.{k}") for k in ("to_rate", "peak", "at") if k in t}
     return Phase(
-        shape=_choice(t.get("shape", "constant"), SHAPES, f"{where}.shape"),
-        rate=_number(t.get("rate"), f"{where}.rate"),
-        duration=_positive(_seconds(t.get("duration"), f"{where}.duration"),
+        shape=fields.choice(t.get("shape", "constant"), SHAPES, f"{where}.shape"),
+        rate=fields.number(t.get("rate"), f"{where}.rate"),
+        duration=fields.positive(fields.seconds(t.get("duration"), f"{where}.duration"),
                            f"{where}.duration"),
         destination=destination,
-        width=_positive(_seconds(t.get("width", 1.0), f"{where}.width"), f"{where}.width"),
+        width=fields.positive(fields.seconds(t.get("width", 1.0), f"{where}.width"),
+                              f"{where}.width"),
         **optional,
     )
 
@@ -268,87 +266,17 @@ def _phase(t: Any, where: str, names: list[str]) -> Phase:
 def _outage(t: Any, where: str) -> Outage:
     if not isinstance(t, dict) or "at" not in t:
         raise ScenarioError(f"{where}: want a table with at = SECONDS and the outage's mode")
-    _only(t, f"{where}.", {"at", "duration", "mode", "status", "seconds", "count", "paths"})
+    fields.only_keys(t, f"{where}.", {"at", "duration", "mode", "status", "seconds", "count",
+                                      "paths"})
     body = {k: v for k, v in t.items() if k not in ("at", "duration")}
     duration = t.get("duration")
-    return Outage(_seconds(t["at"], f"{where}.at"),
-                  None if duration is None else _seconds(duration, f"{where}.duration"), body)
+    return Outage(fields.seconds(t["at"], f"{where}.at"),
+                  None if duration is None else fields.seconds(duration, f"{where}.duration"), body)
 
 
 def _smoke(t: Mapping[str, Any]) -> Smoke:
-    _only(t, "smoke.", {"duration_scale", "rate_scale", "settle"})
+    fields.only_keys(t, "smoke.", {"duration_scale", "rate_scale", "settle"})
     settle = t.get("settle")
-    return Smoke(_positive(t.get("duration_scale", 1.0), "smoke.duration_scale"),
-                 _positive(t.get("rate_scale", 1.0), "smoke.rate_scale"),
-                 None if settle is None else _seconds(settle, "smoke.settle"))
-
-
-# -- field helpers -----------------------------------------------------------------------
-
-
-def _only(t: Mapping[str, Any], where: str, allowed: set[str]) -> None:
-    unknown = sorted(set(t) - allowed)
-    if unknown:
-        raise ScenarioError(f"{where}{unknown[0]}: unknown field (allowed: {sorted(allowed)})")
-
-
-def _table(t: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = t.get(key, {})
-    if not isinstance(value, dict):
-        raise ScenarioError(f"{key}: want a table")
-    return value
-
-
-def _list(t: Mapping[str, Any], key: str) -> list[Any]:
-    value = t.get(key, [])
-    if not isinstance(value, list):
-        raise ScenarioError(f"{key}: want a list")
-    return value
-
-
-def _str(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise ScenarioError(f"{where}: want a string")
-    return value
-
-
-def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
-    if value not in choices:
-        raise ScenarioError(f"{where}: want one of {', '.join(choices)}, not {value!r}")
-    return str(value)
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ScenarioError(f"{where}: want a number >= 0")
-    return float(value)
-
-
-def _positive(value: Any, where: str) -> float:
-    number = _number(value, where)
-    if number <= 0:
-        raise ScenarioError(f"{where}: want a number > 0")
-    return number
-
-
-def _int(value: Any, where: str, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ScenarioError(f"{where}: want a whole number")
-    if minimum is not None and value < minimum:
-        raise ScenarioError(f"{where}: want a whole number >= {minimum}")
-    return value
-
-
-def _seconds(value: Any, where: str) -> float:
-    """A number of seconds or a duration string (`500ms`, `2m`, `1h30m`, `1d`)."""
-    if isinstance(value, str):
-        try:
-            return parse_go_duration_s(value)
-        except InvalidDuration:
-            pass
-        try:
-            return float(parse_duration_s(value))
-        except InvalidDuration:
-            raise ScenarioError(f"{where}: invalid duration {value!r}: want e.g. "
-                                "'500ms', '10s', '2m', '1h30m' or '1d'") from None
-    return _number(value, where)
+    return Smoke(fields.positive(t.get("duration_scale", 1.0), "smoke.duration_scale"),
+                 fields.positive(t.get("rate_scale", 1.0), "smoke.rate_scale"),
+                 None if settle is None else fields.seconds(settle, "smoke.settle"))

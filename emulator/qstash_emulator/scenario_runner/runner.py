@@ -14,9 +14,10 @@ from ..core.tenants import DEFAULT_TOKEN
 from .destination import DestinationServer
 from .expect import Check, evaluate, unknown_names
 from .features import FeatureMissing
+from .fields import ScenarioError
 from .launch import EmulatorHandle, start_emulator
 from .metrics import METRICS, PublishRecord, RunData, summarize, timeline
-from .model import Scenario, ScenarioError
+from .model import Scenario
 from .publishers import Publisher, make_publisher, require_publisher
 from .traffic import Event, events_for
 

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import Phase, Scenario, ScenarioError
+from .fields import ScenarioError
+from .model import Phase, Scenario
 
 TIME_COLUMNS = ("t", "time", "timestamp", "ts")
 
