@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .alerts import Alert, AlertEvent
 from .async_queue import AsyncRequestQueue
-from .backends.redis_fallback import RedisFallback
+from .backends.redis_layout import RedisFallback
 from .errors import (
     QueueClosedError,
     QueueError,

@@ -16,7 +16,8 @@ from qstash.log import Log
 
 from .alerts import AlertHandler, AlertSink
 from .backends.memory import MemoryBackend
-from .backends.redis_fallback import RedisFallback, RedisFallbackQueue
+from .backends.redis_fallback import RedisFallbackQueue
+from .backends.redis_layout import RedisFallback
 from .clock import Clock, system_clock, wall_ms
 from .errors import QueueClosedError, UnknownJobError
 from .fallback import FallbackController, Reason

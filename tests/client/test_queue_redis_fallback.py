@@ -164,3 +164,18 @@ async def test_the_async_queue_with_a_redis_fallback(
         status = await queue.wait(job.job_id, timeout=10)
     assert job.backend == "redis" and status.state is JobState.DELIVERED
     assert [r.json() for r in endpoint.requests] == [{"a": 1}]
+
+
+def test_an_entry_that_is_not_a_job_is_dropped_and_the_worker_goes_on(
+    redis_url: str, prefix: str, keys: SigningKeys, store: RedisStatusStore, endpoint: Endpoint,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.xadd(f"{prefix}:fallback:fallback:ready", {"entry": "{not json"})
+    with _queue(redis_url, prefix, keys, store) as queue:
+        job = queue.enqueue("k", endpoint=endpoint.url_for("/ok"), payload={})
+        assert queue.wait(job.job_id, timeout=10).state is JobState.DELIVERED
+        assert queue.drain(5)
+    assert client.xlen(f"{prefix}:fallback:fallback:ready") == 0
+    assert any("not a job" in r.getMessage() for r in caplog.records)
+    client.close()

@@ -17,6 +17,7 @@ taking jobs. aiohttp is already a dependency (the emulator's dispatcher).
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 import aiohttp
@@ -36,6 +37,7 @@ from ..types import (
     MemoryOptions,
 )
 
+logger = logging.getLogger("qstash_queue.fallback_worker")
 MESSAGE_PREFIXES = {Backend.MEMORY: MEMORY_MESSAGE_PREFIX, Backend.REDIS: "redis_"}
 
 
@@ -100,11 +102,21 @@ class Deliverer:
                            next_retry_ms=int((self.clock() + delay_s) * 1000))
         return delay_s
 
-    async def give_up(self, job: Job, attempts: int, reason: str) -> None:
-        """Mark a job failed for good without another attempt (e.g. an internal error)."""
+    async def attempt_or_give_up(self, job: Job, retried: int) -> float | None:
+        """`attempt`, except that an unexpected error ends the job (marked failed if the store
+        takes it) instead of the worker."""
+        try:
+            return await self.attempt(job, retried)
+        except Exception:
+            logger.exception("%s fallback worker failed on job %s", self.backend.value,
+                             job.job_id)
         self.counters[self.names["failed"]] += 1
-        await self._report(job, JobState.FAILED, attempts, detail=reason, error=reason,
-                           gave_up=True)
+        try:
+            await self._report(job, JobState.FAILED, retried + 1, detail="internal error",
+                               error="internal error", gave_up=True)
+        except Exception:
+            logger.exception("marking job %s failed went wrong too", job.job_id)
+        return None
 
     async def _pace(self) -> None:
         wait_s = self._pacer.reserve(asyncio.get_running_loop().time())

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import logging
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
@@ -23,7 +22,6 @@ from ..status import StatusStore
 from ..types import Backend, Job, MemoryOptions
 from .delivery import Deliverer
 
-logger = logging.getLogger("qstash_queue.memory")
 T = TypeVar("T")
 
 
@@ -131,12 +129,7 @@ class MemoryBackend:
         assert self._ready is not None
         while True:
             job, retried = await self._ready.get()
-            try:
-                delay_s = await self.deliverer.attempt(job, retried)
-            except Exception:  # never let one job kill the worker
-                logger.exception("memory worker failed on job %s", job.job_id)
-                await self.deliverer.give_up(job, retried + 1, "internal error")
-                delay_s = None
+            delay_s = await self.deliverer.attempt_or_give_up(job, retried)
             if delay_s is None:
                 self._done()
             else:

@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
 from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from ..clock import Clock, nap_s, system_clock
@@ -37,63 +36,20 @@ from ..errors import QueueFullError
 from ..status import StatusStore
 from ..types import Backend, Job, MemoryOptions
 from .delivery import Deliverer
+from .redis_layout import (
+    BLOCK_MS,
+    GROUP,
+    IDLE_CONSUMER_MS,
+    PROMOTE,
+    PROMOTE_POLL_S,
+    RESCHEDULE,
+    SUBMIT,
+    RedisFallback,
+    decode_entry,
+    encode_entry,
+)
 
 logger = logging.getLogger("qstash_queue.redis_fallback")
-
-GROUP = "workers"
-BLOCK_MS = 500
-PROMOTE_POLL_S = 0.5
-IDLE_CONSUMER_MS = 3600 * 1000
-
-_SUBMIT = """
-if redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
-  return 0
-end
-if ARGV[2] == '' then
-  redis.call('XADD', KEYS[1], '*', 'entry', ARGV[3])
-else
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-end
-return 1
-"""
-_PROMOTE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, member in ipairs(due) do
-  redis.call('XADD', KEYS[1], '*', 'entry', member)
-  redis.call('ZREM', KEYS[2], member)
-end
-return #due
-"""
-_RESCHEDULE = """
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-return 1
-"""
-
-
-@dataclass(frozen=True)
-class RedisFallback:
-    """Where the Redis fallback queue lives and how its workers behave.
-
-    `worker=False` makes a queue that only adds jobs (another process delivers them).
-    """
-
-    url: str
-    prefix: str = "qstash_queue"
-    name: str = "fallback"
-    lease_s: float = 30.0
-    worker: bool = True
-
-
-def _entry(job: Job, retried: int) -> str:
-    return json.dumps({"job": job.to_json(), "retried": retried}, sort_keys=True)
-
-
-def _parse(entry: str) -> tuple[Job, int]:
-    data = json.loads(entry)
-    return Job.from_json(data["job"]), int(data["retried"])
-
 
 class RedisFallbackQueue:
     """A fallback queue in Redis, shared by every instance that names the same one."""
@@ -111,6 +67,7 @@ class RedisFallbackQueue:
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.counters = {"redis_claimed": 0}
         self._redis: aioredis.Redis | None = None
+        self._scripts: dict[str, AsyncScript] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._room: asyncio.Event | None = None
@@ -140,12 +97,17 @@ class RedisFallbackQueue:
     async def submit(self, job: Job) -> None:
         """Keep a job in Redis; raises `QueueFullError` at `max_pending` jobs waiting."""
         due = "" if job.delay_s <= 0 else str(int((self.clock() + job.delay_s) * 1000))
-        taken = await self.redis.eval(
-            _SUBMIT, 2, self.ready_key, self.delayed_key, self.options.max_pending, due,
-            _entry(job, 0))
+        taken = await self._script(SUBMIT, self.options.max_pending, due, encode_entry(job, 0))
         if not taken:
             raise QueueFullError(f"the Redis fallback queue holds {self.options.max_pending} "
                                  "jobs already")
+
+    async def _script(self, source: str, *args: Any) -> Any:
+        """Run one of the layout's scripts on (ready, delayed) by its SHA (loaded once)."""
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = self.redis.register_script(source)
+        return await script(keys=[self.ready_key, self.delayed_key], args=list(args))
 
     async def waiting(self) -> int:
         """Jobs in Redis not yet delivered or given up (every instance's)."""
@@ -187,7 +149,7 @@ class RedisFallbackQueue:
         await self.deliverer.close()
         if self._redis is not None:
             await self._redis.aclose()
-            self._redis = None
+            self._redis, self._scripts = None, {}
 
     # -- the worker's loops --------------------------------------------------------------
 
@@ -273,8 +235,7 @@ class RedisFallbackQueue:
 
     async def _promote_due(self) -> float:
         now_ms = int(self.clock() * 1000)
-        await self.redis.eval(
-            _PROMOTE, 2, self.ready_key, self.delayed_key, now_ms, 100)
+        await self._script(PROMOTE, now_ms, 100)
         first = await self.redis.zrange(self.delayed_key, 0, 0, withscores=True)
         if not first:
             return PROMOTE_POLL_S
@@ -290,21 +251,27 @@ class RedisFallbackQueue:
 
     async def _deliver(self, entry_id: str, entry: str) -> None:
         try:
-            job, retried = _parse(entry)
-            try:
-                delay_s = await self.deliverer.attempt(job, retried)
-            except Exception:
-                logger.exception("fallback delivery of job %s failed", job.job_id)
-                await self.deliverer.give_up(job, retried + 1, "internal error")
-                delay_s = None
-            if delay_s is None:
-                await self._finish(entry_id)
-            else:
-                await self._reschedule(entry_id, job, retried + 1, delay_s)
+            await self._settle(entry_id, entry)
+        except Exception:  # Redis gone for a moment: the entry stays pending, to be claimed
+            logger.exception("settling fallback entry %s failed", entry_id)
         finally:
             self._inflight.pop(entry_id, None)
             if self._room is not None:
                 self._room.set()
+
+    async def _settle(self, entry_id: str, entry: str) -> None:
+        """Attempt the entry's job, then acknowledge it or move it to the delayed set."""
+        try:
+            job, retried = decode_entry(entry)
+        except (ValueError, KeyError, TypeError):
+            logger.error("dropping fallback entry %s: not a job: %.200s", entry_id, entry)
+            await self._finish(entry_id)
+            return
+        delay_s = await self.deliverer.attempt_or_give_up(job, retried)
+        if delay_s is None:
+            await self._finish(entry_id)
+        else:
+            await self._reschedule(entry_id, job, retried + 1, delay_s)
 
     async def _finish(self, entry_id: str) -> None:
         pipe = self.redis.pipeline(transaction=True)
@@ -314,8 +281,6 @@ class RedisFallbackQueue:
 
     async def _reschedule(self, entry_id: str, job: Job, retried: int, delay_s: float) -> None:
         due_ms = int((self.clock() + delay_s) * 1000)
-        await self.redis.eval(
-            _RESCHEDULE, 2, self.ready_key, self.delayed_key, GROUP, entry_id, due_ms,
-            _entry(job, retried))
+        await self._script(RESCHEDULE, GROUP, entry_id, due_ms, encode_entry(job, retried))
         if self._wake is not None:
             self._wake.set()
