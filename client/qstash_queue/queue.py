@@ -124,8 +124,12 @@ class RequestQueue:
     def _to_fallback(self, job: Job) -> EnqueueResult:
         core = self._core
         self._resolve_keys()
+        backup = core.backup
         try:
-            self._loop().run(core.backup.submit(job))
+            if isinstance(backup, RedisFallbackQueue):
+                backup.submit_blocking(job)  # no hop to the worker's busy loop
+            else:
+                self._loop().run(backup.submit(job))
         except Exception as exc:
             core.refused(job, exc)
             raise
@@ -199,9 +203,10 @@ class RequestQueue:
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until the fallback queue is empty; False if `timeout` ran out first."""
-        if self._thread is None:
+        backup = self._core.backup
+        if self._thread is None and not isinstance(backup, RedisFallbackQueue):
             return True
-        return self._thread.run(self._core.backup.drain(timeout))
+        return self._loop().run(backup.drain(timeout))
 
     def close(self, timeout: float | None = DEFAULT_CLOSE_TIMEOUT_S) -> None:
         """Stop the fallback worker, idempotent: a memory queue is drained first (up to
@@ -215,6 +220,8 @@ class RequestQueue:
             self._thread.run(core.backup.stop())
             self._thread.stop()
             self._thread = None
+        if isinstance(core.backup, RedisFallbackQueue):
+            core.backup.close_blocking()
         if core.owns_store:
             core.store.close()
 

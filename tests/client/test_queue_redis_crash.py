@@ -22,7 +22,7 @@ from qstash_emulator.core.model import SigningKeys
 from qstash_queue import JobState, RedisFallback, RedisStatusStore, RequestQueue
 
 WORKER = Path(__file__).with_name("fallback_worker.py")
-JOBS = 600
+JOBS = int(os.environ.get("QSTASH_CRASH_JOBS", "600"))  # more for a longer run
 LEASE_S = 1.0
 
 

@@ -27,8 +27,9 @@ import socket
 import uuid
 from typing import Any, cast
 
+import redis
 import redis.asyncio as aioredis
-from redis.commands.core import AsyncScript
+from redis.commands.core import AsyncScript, Script
 from redis.exceptions import ResponseError
 
 from ..clock import Clock, nap_s, system_clock
@@ -36,6 +37,7 @@ from ..errors import QueueFullError
 from ..status import StatusStore
 from ..types import Backend, Job, MemoryOptions
 from .delivery import Deliverer
+from .redis_acks import AckBatcher
 from .redis_layout import (
     BLOCK_MS,
     GROUP,
@@ -68,10 +70,12 @@ class RedisFallbackQueue:
         self.counters = {"redis_claimed": 0}
         self._redis: aioredis.Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
+        self._sync_submit: Script | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._room: asyncio.Event | None = None
         self._wake: asyncio.Event | None = None
+        self._acks: AckBatcher | None = None
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -90,15 +94,36 @@ class RedisFallbackQueue:
         self._room = asyncio.Event()
         self._wake = asyncio.Event()
         self.deliverer.open()
-        loops = (self._read_loop(), self._claim_loop(), self._promote_loop(), self._renew_loop())
+        self._acks = AckBatcher(lambda: self.redis, self.ready_key, GROUP)
+        loops = (self._read_loop(), self._claim_loop(), self._promote_loop(), self._acks.run(),
+                 self._renew_loop())
         # the lease renewal comes last: `wind_down` keeps it running
         self._tasks = [asyncio.create_task(loop) for loop in loops]
 
     async def submit(self, job: Job) -> None:
         """Keep a job in Redis; raises `QueueFullError` at `max_pending` jobs waiting."""
+        self._taken(await self._script(SUBMIT, *self._submit_args(job)))
+
+    def submit_blocking(self, job: Job) -> None:
+        """`submit` from a thread without an event loop (the sync queue's callers)."""
+        if self._sync_submit is None:
+            client = redis.Redis.from_url(self.config.url)
+            self._sync_submit = client.register_script(SUBMIT)
+        keys = [self.ready_key, self.delayed_key]
+        self._taken(self._sync_submit(keys=keys, args=self._submit_args(job)))
+
+    def close_blocking(self) -> None:
+        """Close the client `submit_blocking` made, if any."""
+        if self._sync_submit is not None:
+            self._sync_submit.registered_client.close()
+            self._sync_submit = None
+
+    def _submit_args(self, job: Job) -> list[Any]:
         due = "" if job.delay_s <= 0 else str(int((self.clock() + job.delay_s) * 1000))
-        taken = await self._script(SUBMIT, self.options.max_pending, due, encode_entry(job, 0))
-        if not taken:
+        return [self.options.max_pending, due, encode_entry(job, 0)]
+
+    def _taken(self, answer: Any) -> None:
+        if not answer:
             raise QueueFullError(f"the Redis fallback queue holds {self.options.max_pending} "
                                  "jobs already")
 
@@ -134,9 +159,12 @@ class RedisFallbackQueue:
         stays in Redis is delivered by the other instances, or by this one after a restart."""
         for task in self._tasks[:-1]:  # every loop but the lease renewal
             task.cancel()
-        if not self._inflight:
-            return True
-        _, late = await asyncio.wait(list(self._inflight.values()), timeout=timeout)
+        late: set[asyncio.Task[None]] = set()
+        if self._inflight:
+            _, late = await asyncio.wait(list(self._inflight.values()), timeout=timeout)
+        if self._acks is not None:
+            with contextlib.suppress(Exception):  # unacknowledged entries are claimed later
+                await self._acks.flush()
         return not late
 
     async def stop(self) -> None:
@@ -163,11 +191,15 @@ class RedisFallbackQueue:
     def _free(self) -> int:
         return max(0, self.options.concurrency - len(self._inflight))
 
+    def _batch(self) -> int:
+        """How many free slots make a read worth its round trip (one when idle)."""
+        return 1 if not self._inflight else max(1, self.options.concurrency // 4)
+
     async def _read_loop(self) -> None:
         assert self._room is not None
         while True:
             self._room.clear()
-            if self._free() == 0:
+            if self._free() < self._batch():
                 await self._room.wait()
                 continue
             try:
@@ -274,10 +306,13 @@ class RedisFallbackQueue:
             await self._reschedule(entry_id, job, retried + 1, delay_s)
 
     async def _finish(self, entry_id: str) -> None:
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.xack(self.ready_key, GROUP, entry_id)
-        pipe.xdel(self.ready_key, entry_id)
-        await pipe.execute()
+        if self._acks is None:  # a worker that was never started
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.xack(self.ready_key, GROUP, entry_id)
+            pipe.xdel(self.ready_key, entry_id)
+            await pipe.execute()
+        else:
+            self._acks.add(entry_id)
 
     async def _reschedule(self, entry_id: str, job: Job, retried: int, delay_s: float) -> None:
         due_ms = int((self.clock() + delay_s) * 1000)
