@@ -108,11 +108,6 @@ def transition(
         next_retry_ms=next_retry_ms, gave_up=gave_up))
 
 
-def mark_checked(store: StatusStore, job_id: str) -> JobStatus | None:
-    """Note that QStash's logs were read for the job just now."""
-    return store.update(job_id, lambda status, now_ms: replace(status, checked_ms=now_ms))
-
-
 def annotate(
     store: StatusStore, job_id: str, *, backend: Backend | None = None,
     message_id: str | None = None, detail: str = "",
