@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from .status import wall_ms
+from .clock import wall_ms
 
 DEFAULT_RESULT_TTL_S = 7 * 24 * 3600
 DEFAULT_LEASE_S = 60.0
