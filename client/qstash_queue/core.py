@@ -28,9 +28,9 @@ from .status import (
     UsageStore,
     annotate,
     apply_transition,
-    status_store_from,
     transition,
 )
+from .stores import status_store_from
 from .tracking import LookupBudget, StatusLookup, needs_lookup, report_from
 from .types import (
     Backend,

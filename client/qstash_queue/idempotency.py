@@ -92,16 +92,3 @@ class MemoryIdempotencyStore:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def idempotency_store_from(spec: IdempotencyStore | str | None) -> IdempotencyStore:
-    """A store from a URL (`redis://...`, `memory://`), a store, or None (memory)."""
-    if spec is None or spec == "memory://":
-        return MemoryIdempotencyStore()
-    if isinstance(spec, str):
-        if spec.startswith(("redis://", "rediss://", "unix://")):
-            from .redis_stores import RedisIdempotencyStore
-
-            return RedisIdempotencyStore(spec)
-        raise ValueError(f"unsupported idempotency store URL: {spec!r}")
-    return spec

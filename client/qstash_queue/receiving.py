@@ -32,9 +32,10 @@ from qstash import Receiver
 from qstash.errors import SignatureError
 
 from .failure_callbacks import FailureReport, parse_failure_callback
-from .idempotency import IdempotencyStore, StoredReply, idempotency_store_from
+from .idempotency import IdempotencyStore, StoredReply
 from .offload import is_blocking, offload
-from .status import StatusStore, status_store_from, transition
+from .status import StatusStore, transition
+from .stores import idempotency_store_from, status_store_from
 from .types import (
     BACKEND_HEADER,
     JOB_ID_HEADER,

@@ -202,16 +202,3 @@ class MemoryStatusStore:
             del table[key]
             return None
         return entry[1]
-
-
-def status_store_from(spec: StatusStore | str | None) -> StatusStore:
-    """A store from a URL (`redis://...`, `rediss://...`, `memory://`), a store, or None."""
-    if spec is None or spec == "memory://":
-        return MemoryStatusStore()
-    if isinstance(spec, str):
-        if spec.startswith(("redis://", "rediss://", "unix://")):
-            from .redis_stores import RedisStatusStore
-
-            return RedisStatusStore(spec)
-        raise ValueError(f"unsupported status store URL: {spec!r}")
-    return spec

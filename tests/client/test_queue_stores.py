@@ -14,9 +14,9 @@ from qstash_queue.status import (
     StatusStore,
     allowed,
     annotate,
-    status_store_from,
     transition,
 )
+from qstash_queue.stores import status_store_from
 from qstash_queue.types import HistoryEntry
 
 Q, D, P, S, F, R = (JobState.QUEUED, JobState.DELIVERED, JobState.PROCESSING,

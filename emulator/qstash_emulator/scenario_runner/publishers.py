@@ -95,7 +95,7 @@ class QueuePublisher:
             limited = name in ("RateLimitExceededError", "DailyMessageLimitExceededError")
             return Outcome(REJECTED_429 if limited else ERROR, error=f"{name}: {exc}")
         backend = getattr(job, "backend", None)
-        outcome = FALLBACK if backend == "memory" else ACCEPTED
+        outcome = ACCEPTED if backend == "qstash" else FALLBACK
         return Outcome(outcome, getattr(job, "message_id", None), backend)
 
     async def stats(self) -> dict[str, Any]:
