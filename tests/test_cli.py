@@ -17,9 +17,10 @@ import httpx
 import pytest
 from qstash import QStash
 
-DEV_TOKEN = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0="
-DEV_CURRENT_KEY = "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r"
-DEV_NEXT_KEY = "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs"
+from qstash_emulator.core.tenants import DEV_USERS
+
+DEV_TOKEN = DEV_USERS[0].token
+DEV_CURRENT_KEY, DEV_NEXT_KEY = DEV_USERS[0].keys.current, DEV_USERS[0].keys.next
 STARTUP_KEYS = (
     "QSTASH_URL", "QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY",
 )

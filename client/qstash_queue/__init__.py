@@ -1,5 +1,6 @@
-"""The application's queueing layer on QStash: `RequestQueue` with a memory fallback, job
-status stores, idempotent signature-verifying receivers and rate limiting.
+"""The application's queueing layer on QStash: `RequestQueue` with a memory or Redis fallback
+queue, job status that follows QStash's logs, usage alerts, idempotent signature-verifying
+receivers and rate limiting.
 
 Publishing goes only through the official `qstash` SDK. Receiving helpers live in
 `qstash_queue.receiving`.
@@ -7,13 +8,24 @@ Publishing goes only through the official `qstash` SDK. Receiving helpers live i
 
 from __future__ import annotations
 
-from .errors import QueueClosedError, QueueError, QueueFullError, RateLimitedError
+from .alerts import Alert, AlertEvent
+from .async_queue import AsyncRequestQueue
+from .backends.redis_layout import RedisFallback
+from .errors import (
+    QueueClosedError,
+    QueueError,
+    QueueFullError,
+    RateLimitedError,
+    UnknownJobError,
+    WaitTimeoutError,
+)
 from .fallback import Reason
 from .idempotency import MemoryIdempotencyStore
-from .queue import AsyncRequestQueue, RequestQueue
+from .queue import RequestQueue
 from .ratelimit import MemoryRateLimiter, RateDecision, RedisRateLimiter
 from .redis_stores import RedisIdempotencyStore, RedisStatusStore
 from .status import MemoryStatusStore, StatusStore
+from .tracking import StatusLookup
 from .types import (
     Backend,
     EnqueueResult,
@@ -23,8 +35,11 @@ from .types import (
     JobStatus,
     MemoryOptions,
 )
+from .usage import Usage, UsageOptions
 
 __all__ = [
+    "Alert",
+    "AlertEvent",
     "AsyncRequestQueue",
     "Backend",
     "EnqueueResult",
@@ -42,9 +57,15 @@ __all__ = [
     "RateDecision",
     "RateLimitedError",
     "Reason",
+    "RedisFallback",
     "RedisIdempotencyStore",
     "RedisRateLimiter",
     "RedisStatusStore",
     "RequestQueue",
+    "StatusLookup",
     "StatusStore",
+    "UnknownJobError",
+    "Usage",
+    "UsageOptions",
+    "WaitTimeoutError",
 ]

@@ -26,6 +26,18 @@ def starlette_endpoint(
     return endpoint
 
 
+def failure_callback_endpoint(receiver: JobReceiver) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint that takes QStash's failure callbacks and marks their jobs failed."""
+
+    async def endpoint(request: Request) -> Response:
+        body = await request.body()
+        reply = await receiver.handle_failure_callback_async(
+            url=str(request.url), headers=dict(request.headers), body=body)
+        return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
+
+    return endpoint
+
+
 def asgi_app(receiver: JobReceiver, handler: Handler) -> Callable[..., Awaitable[None]]:
     """A bare ASGI application around `starlette_endpoint`."""
     endpoint = starlette_endpoint(receiver, handler)

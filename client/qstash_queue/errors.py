@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .types import JobStatus
+
 
 class QueueError(Exception):
     """Base class of this package's errors."""
@@ -13,6 +18,19 @@ class QueueClosedError(QueueError):
 
 class QueueFullError(QueueError):
     """The memory queue holds `max_pending` jobs already (back-pressure)."""
+
+
+class UnknownJobError(QueueError, LookupError):
+    """No status is known for that job id (never enqueued here, or expired)."""
+
+
+class WaitTimeoutError(QueueError, TimeoutError):
+    """`wait` ran out of time; `status` is the job's status when it gave up."""
+
+    def __init__(self, job_id: str, status: JobStatus, timeout: float) -> None:
+        super().__init__(f"job {job_id} is still {status.state.value} after {timeout:g}s")
+        self.job_id = job_id
+        self.status = status
 
 
 class RateLimitedError(QueueError):

@@ -1,28 +1,26 @@
-"""The fallback decision: which QStash errors send a job to the memory queue, and episodes.
+"""The fallback decision: which QStash errors send a job to the fallback queue, and episodes.
 
 An episode starts with the first job that falls back and ends when a later publish through
-QStash succeeds. While it lasts, jobs go straight to memory, except that QStash is tried again
-(with the job at hand, not a synthetic probe that would cost quota or reach a destination) at
-most every `FallbackPolicy.probe_interval_s` seconds. The start of each episode is logged once,
-at WARNING on the `qstash_queue.fallback` logger, with the details in `record.fallback`.
+QStash succeeds. While it lasts, jobs go straight to the fallback queue, except that QStash is
+tried again (with the job at hand, not a synthetic probe that would cost quota or reach a
+destination) at most every `FallbackPolicy.probe_interval_s` seconds of the queue's clock. The
+start and the end of each episode are alerts (`alerts.AlertSink`): a WARNING on the
+`qstash_queue.fallback` logger with the details in `record.fallback`, and the `on_alert` call.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
-import time
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
 import httpx
 from qstash.errors import DailyMessageLimitExceededError, QStashError, RateLimitExceededError
 
+from .alerts import Alert, AlertEvent, AlertSink
+from .clock import Clock, system_clock
 from .types import FallbackPolicy
-
-logger = logging.getLogger("qstash_queue.fallback")
 
 _STATUS = re.compile(r"status: (\d{3})")
 
@@ -57,18 +55,19 @@ def _error_fields(exc: BaseException) -> dict[str, Any]:
 
 
 class FallbackController:
-    """Thread-safe episode bookkeeping and counters; performs no I/O besides one log record."""
+    """Thread-safe episode bookkeeping and counters; its only output is the episode alerts."""
 
     def __init__(
-        self, policy: FallbackPolicy, clock: Callable[[], float] = time.monotonic,
-        log: logging.Logger = logger,
+        self, policy: FallbackPolicy, clock: Clock = system_clock,
+        sink: AlertSink | None = None,
     ) -> None:
         self.policy = policy
         self._clock = clock
-        self._log = log
+        self._sink = sink or AlertSink()
         self._lock = threading.Lock()
         self._active: Reason | None = None
         self._next_probe = 0.0
+        self._started_at = 0.0
         self._episodes = 0
         self._jobs = 0
         self._episode_jobs = 0
@@ -90,29 +89,44 @@ class FallbackController:
         }
         return reason if reason is not None and self.policy.enabled and allowed[reason] else None
 
-    def record_fallback(self, job_id: str, reason: Reason, exc: BaseException | None) -> None:
-        """Count one job sent to memory; the first of an episode starts it and is logged."""
+    def record_fallback(
+        self, job_id: str, reason: Reason, exc: BaseException | None, store: str = "memory",
+    ) -> None:
+        """Count one job sent to the fallback queue; the first of an episode starts it."""
+        now = self._clock()
         with self._lock:
             starting = self._active is None
             if starting:
                 self._episodes += 1
                 self._episode_jobs = 0
+                self._started_at = now
             self._active = reason
             self._jobs += 1
             self._episode_jobs += 1
-            self._next_probe = self._clock() + self.policy.probe_interval_s
+            self._next_probe = now + self.policy.probe_interval_s
             episode = self._episodes
         if starting:
-            details = {"event": "qstash_fallback_started", "reason": reason.value,
-                       "episode": episode, "job_id": job_id,
-                       **(_error_fields(exc) if exc is not None else {})}
-            self._log.warning("QStash refused job %s (%s): falling back to the memory queue",
-                              job_id, reason.value, extra={"fallback": details})
+            details = {"reason": reason.value, "episode": episode, "job_id": job_id,
+                       "store": store, **(_error_fields(exc) if exc is not None else {})}
+            self._sink.emit(Alert(
+                AlertEvent.FALLBACK_STARTED,
+                f"QStash refused job {job_id} ({reason.value}): falling back to the {store} "
+                "queue", details))
 
-    def record_success(self) -> None:
+    def record_success(self, job_id: str = "") -> None:
         """A publish through QStash succeeded: any episode is over."""
+        now = self._clock()
         with self._lock:
-            self._active = None
+            reason, self._active = self._active, None
+            if reason is None:
+                return
+            details = {"reason": reason.value, "episode": self._episodes, "job_id": job_id,
+                       "jobs": self._episode_jobs,
+                       "duration_s": round(max(0.0, now - self._started_at), 3)}
+        self._sink.emit(Alert(
+            AlertEvent.FALLBACK_ENDED,
+            f"QStash took job {job_id} again: the fallback episode ({reason.value}, "
+            f"{details['jobs']} job(s)) is over", details))
 
     def stats(self) -> dict[str, Any]:
         with self._lock:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from .status import wall_ms
+from .clock import wall_ms
 
 DEFAULT_RESULT_TTL_S = 7 * 24 * 3600
 DEFAULT_LEASE_S = 60.0
@@ -92,16 +92,3 @@ class MemoryIdempotencyStore:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def idempotency_store_from(spec: IdempotencyStore | str | None) -> IdempotencyStore:
-    """A store from a URL (`redis://...`, `memory://`), a store, or None (memory)."""
-    if spec is None or spec == "memory://":
-        return MemoryIdempotencyStore()
-    if isinstance(spec, str):
-        if spec.startswith(("redis://", "rediss://", "unix://")):
-            from .redis_stores import RedisIdempotencyStore
-
-            return RedisIdempotencyStore(spec)
-        raise ValueError(f"unsupported idempotency store URL: {spec!r}")
-    return spec

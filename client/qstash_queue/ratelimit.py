@@ -16,9 +16,9 @@ from typing import Protocol
 
 import redis
 
+from .clock import wall_ms
 from .errors import RateLimitedError
 from .redis_stores import DEFAULT_PREFIX, redis_client
-from .status import wall_ms
 
 _SLIDING_WINDOW = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))

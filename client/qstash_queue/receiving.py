@@ -12,6 +12,10 @@
 3. The handler gets a `Delivery`; its return value is the reply (JSON, or a `Reply`). An
    exception answers 500 (QStash retries) and the key is released for that retry.
 4. With a status store the job moves to `processing`, then `succeeded` or `failed`.
+
+`handle_failure_callback` (and `failure_callback_starlette()`) receive QStash's failure
+callback for queues made with `failure_callback_url=`: verified like a delivery, then the job is
+marked `failed` for good (`gave_up`), with QStash's last answer as the error.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from typing import Any, Literal
 from qstash import Receiver
 from qstash.errors import SignatureError
 
-from .idempotency import IdempotencyStore, StoredReply, idempotency_store_from
+from .failure_callbacks import FailureReport, parse_failure_callback
+from .idempotency import IdempotencyStore, StoredReply
 from .offload import is_blocking, offload
-from .status import StatusStore, status_store_from, transition
+from .status import StatusStore, transition
+from .stores import idempotency_store_from, status_store_from
 from .types import (
     BACKEND_HEADER,
     JOB_ID_HEADER,
@@ -180,6 +186,41 @@ class JobReceiver:
         from .asgi import asgi_app
 
         return asgi_app(self, handler)
+
+    # -- QStash's failure callback ----------------------------------------------------------
+
+    def handle_failure_callback(
+        self, *, url: str, headers: Mapping[str, str], body: bytes,
+    ) -> Reply:
+        """Verify a failure callback and mark its job `failed` for good (answers 200)."""
+        problem = self.verify(url, headers, body)
+        if problem is not None:
+            return Reply.error(401, f"invalid signature: {problem}")
+        try:
+            report = parse_failure_callback(headers, body)
+        except ValueError as exc:
+            return Reply.error(400, str(exc))
+        self._mark_given_up(report)
+        return Reply.of({"job_id": report.job_id, "state": JobState.FAILED.value})
+
+    async def handle_failure_callback_async(
+        self, *, url: str, headers: Mapping[str, str], body: bytes,
+    ) -> Reply:
+        """`handle_failure_callback` for asyncio (store calls in a thread when they block)."""
+        return await offload(self._blocking, self.handle_failure_callback, url=url,
+                             headers=headers, body=body)
+
+    def failure_callback_starlette(self) -> Callable[[Any], Awaitable[Any]]:
+        """A Starlette endpoint for `failure_callback_url` (`Route("/jobs/failed", ...)`)."""
+        from .asgi import failure_callback_endpoint
+
+        return failure_callback_endpoint(self)
+
+    def _mark_given_up(self, report: FailureReport) -> None:
+        if self.status_store is None or report.job_id is None:
+            return
+        transition(self.status_store, report.job_id, JobState.FAILED, attempts=report.attempts,
+                   error=report.error, detail=report.error, gave_up=True)
 
     # -- the steps ---------------------------------------------------------------------------
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import redis
 
+from .clock import wall_ms
 from .idempotency import DEFAULT_LEASE_S, DEFAULT_RESULT_TTL_S, Claim, StoredReply
-from .status import DEDUP_TTL_S, DEFAULT_TTL_S, Change, wall_ms
+from .status import DEDUP_TTL_S, DEFAULT_TTL_S, Change
 from .types import JobStatus
 
 DEFAULT_PREFIX = "qstash_queue"
@@ -78,6 +79,25 @@ class RedisStatusStore:
             return None
         existing = self._redis.get(key)
         return _text(existing) if existing is not None else None
+
+    def increment(self, ttls: Mapping[str, float]) -> list[int]:
+        pipe = self._redis.pipeline()
+        for key, ttl_s in ttls.items():
+            pipe.incr(self._key("usage", key))
+            pipe.pexpire(self._key("usage", key), int(ttl_s * 1000), nx=True)
+        return [int(count) for count in pipe.execute()[::2]]
+
+    def read(self, keys: Sequence[str]) -> list[int | None]:
+        if not keys:
+            return []
+        values = self._redis.mget([self._key("usage", key) for key in keys])
+        return [None if value is None else int(value) for value in values]
+
+    def put(self, key: str, value: int, ttl_s: float) -> None:
+        self._redis.set(self._key("usage", key), value, px=int(ttl_s * 1000))
+
+    def claim_once(self, key: str, ttl_s: float) -> bool:
+        return bool(self._redis.set(self._key("usage", key), 1, nx=True, px=int(ttl_s * 1000)))
 
     def close(self) -> None:
         if self._owned:

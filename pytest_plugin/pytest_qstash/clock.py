@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from qstash_emulator.clocks import VirtualClock
 
 if TYPE_CHECKING:
-    from .control import EmulatorControl
+    from qstash_emulator.control import EmulatorControl
 
 
 def _frozen_factory() -> Any:
@@ -79,6 +79,11 @@ class EmulatorClock:
     def now(self) -> datetime:
         """The emulator's current time (timezone-aware, UTC)."""
         return _from_ms(self._control.now_ms())
+
+    def time(self) -> float:
+        """The emulator's time in seconds since the epoch: a drop-in for `time.time`, e.g.
+        `RequestQueue(clock=qstash_clock.time)` puts the queue's timers on this clock."""
+        return self.now().timestamp()
 
     def advance(self, seconds: float) -> datetime:
         """Move the virtual clock forward; returns once every attempt due on the way was made."""

@@ -120,8 +120,10 @@ def _skip_if_unsuitable(
 
 
 def _apply(tenant: Tenant, settings: QStashSettings) -> None:
+    from qstash_emulator.control import window_limits
+
     if settings.quota:
-        tenant.control.set_quota(**settings.quota)
+        tenant.control.set_quota(**window_limits(settings.quota))
     for rule in settings.faults:
         effects = dict(rule)
         tenant.control.add_fault(str(effects.pop("match")), **effects)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, fields
 from types import TracebackType
 from typing import Any
 
-from .harness import HarnessControl
+from qstash_emulator.control import EmulatorControl
+
 from .options import QStashSettings
 from .server import EmulatorServer
 
@@ -55,7 +56,7 @@ class ServerPool:
                 self._container = DockerEmulator(settings.docker_image).start()
                 url = self._container.url
             server = EmulatorServer(url)
-            with HarnessControl(server.url) as control:
+            with EmulatorControl(server.url) as control:
                 self._shared_clock = str(control.health().get("clock", "virtual"))
             self._shared = server
         return self._shared
@@ -98,12 +99,12 @@ class Tenant:
     token: str
     current_signing_key: str
     next_signing_key: str
-    control: HarnessControl
+    control: EmulatorControl
 
     @classmethod
     def create(cls, server: EmulatorServer, token: str | None = None) -> Tenant:
         token = token or f"pytest-qstash-{uuid.uuid4().hex}"
-        control = HarnessControl(server.url, token)
+        control = EmulatorControl(server.url, token)
         current, following = _keys(server, token, control)
         return cls(server, token, current, following, control)
 
@@ -124,12 +125,10 @@ class Tenant:
             self.control.close()
 
 
-def _keys(server: EmulatorServer, token: str, control: HarnessControl) -> tuple[str, str]:
+def _keys(server: EmulatorServer, token: str, control: EmulatorControl) -> tuple[str, str]:
     if not server.external:
         from qstash_emulator.core.tenants import derived_keys
 
         keys = derived_keys(token)
         return keys.current, keys.next
-    answer = control._http.get("/v2/keys", headers={"Authorization": f"Bearer {token}"})
-    answer.raise_for_status()
-    return str(answer.json()["current"]), str(answer.json()["next"])
+    return control.signing_keys()

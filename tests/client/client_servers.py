@@ -124,23 +124,26 @@ def closed_port_url() -> str:
 
 
 class ReceivingApp:
-    """A Starlette app whose `/jobs` route runs a counting handler through `JobReceiver`.
+    """A Starlette app whose `/jobs` route runs a counting handler through `JobReceiver`, and
+    whose `/jobs/failed` route takes QStash's failure callbacks.
 
-    `fail_first` makes the handler raise on the first run of each job.
+    `fail_first` makes the handler raise on the first run of each job, `fail_always` on every.
     """
 
     def __init__(
         self, keys: SigningKeys, *, status_store: StatusStore | None = None,
-        idempotency: Any = None, fail_first: bool = False,
+        idempotency: Any = None, fail_first: bool = False, fail_always: bool = False,
     ) -> None:
         self.status_store = status_store or MemoryStatusStore()
         self.receiver = JobReceiver(keys.current, keys.next, status_store=self.status_store,
                                     idempotency=idempotency)
         self.runs: Counter[str] = Counter()
-        self.fail_first = fail_first
+        self.fail_first, self.fail_always = fail_first, fail_always
         self._lock = threading.Lock()
-        app = Starlette(routes=[Route("/jobs", self.receiver.starlette(self.handle),
-                                      methods=["POST"])])
+        app = Starlette(routes=[
+            Route("/jobs", self.receiver.starlette(self.handle), methods=["POST"]),
+            Route("/jobs/failed", self.receiver.failure_callback_starlette(), methods=["POST"]),
+        ])
         self._server = ServerThread(app, lifespan="off")
 
     def handle(self, delivery: Delivery) -> dict[str, Any]:
@@ -148,13 +151,17 @@ class ReceivingApp:
         with self._lock:
             self.runs[job] += 1
             run = self.runs[job]
-        if self.fail_first and run == 1:
-            raise RuntimeError("first run fails")
+        if self.fail_always or (self.fail_first and run == 1):
+            raise RuntimeError("first run fails" if run == 1 else f"run {run} fails")
         return {"job": job, "run": run, "payload": delivery.json()}
 
     @property
     def url(self) -> str:
         return self._server.url + "/jobs"
+
+    @property
+    def failure_url(self) -> str:
+        return self._server.url + "/jobs/failed"
 
     def __enter__(self) -> ReceivingApp:
         self._server.start()

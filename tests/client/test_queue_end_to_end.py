@@ -168,5 +168,6 @@ def test_signature_faults_next_key_accepted_tampered_refused(
     control.advance(0)
     assert redis_app.runs == {rotated.job_id: 1}
     assert [d["status"] for d in control.deliveries(tampered.message_id)] == [401]
-    status = queue.get_job_status(tampered.job_id)
-    assert status is not None and status.state is JobState.QUEUED
+    status = queue.get_job_status(tampered.job_id)  # the handler never ran: QStash's logs tell
+    assert status is not None and status.state is JobState.FAILED and status.gave_up
+    assert status.error is not None and "401" in status.error

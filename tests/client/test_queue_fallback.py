@@ -27,7 +27,8 @@ def _queue(url: str, keys: SigningKeys, **policy: object) -> RequestQueue:
 
 
 def _starts(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "qstash_queue.fallback"]
+    return [r for r in caplog.records if r.name == "qstash_queue.fallback"
+            and r.fallback["event"] == "qstash_fallback_started"]  # type: ignore[attr-defined]
 
 
 def test_quota_refusal_falls_back_logged_once_per_episode(

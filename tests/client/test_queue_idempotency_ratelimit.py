@@ -13,8 +13,9 @@ from qstash_queue import (
     RedisIdempotencyStore,
     RedisRateLimiter,
 )
-from qstash_queue.idempotency import IdempotencyStore, StoredReply, idempotency_store_from
+from qstash_queue.idempotency import IdempotencyStore, StoredReply
 from qstash_queue.ratelimit import RateLimiter, require
+from qstash_queue.stores import idempotency_store_from
 
 
 class FakeClock:

@@ -15,7 +15,7 @@ from qstash_queue import (
     QueueFullError,
     RequestQueue,
 )
-from qstash_queue.backends.memory import Pacer
+from qstash_queue.backends.delivery import Pacer
 
 FAST = MemoryOptions(backoff_base_s=0.001, backoff_max_s=0.01)
 

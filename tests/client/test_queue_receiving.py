@@ -69,8 +69,11 @@ def test_a_failing_handler_is_retried_by_qstash_and_runs_again(
         failed = queue.get_job_status(job.job_id)
         control.advance(15)
         done = queue.get_job_status(job.job_id)
-    assert failed is not None and failed.state is JobState.FAILED
+    # the handler's failure, then QStash's logs: a retry is planned
+    assert failed is not None and failed.state is JobState.RETRYING
+    assert failed.next_retry_ms is not None and failed.attempts == 1
     assert failed.error is not None and "first run fails" in failed.error
+    assert [h.state for h in failed.history][-2:] == [JobState.FAILED, JobState.RETRYING]
     assert done is not None and done.state is JobState.SUCCEEDED and done.attempts == 2
     assert app.runs == {job.job_id: 2}
     assert [d["status"] for d in control.deliveries(job.message_id)] == [500, 200]

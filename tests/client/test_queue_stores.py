@@ -14,13 +14,13 @@ from qstash_queue.status import (
     StatusStore,
     allowed,
     annotate,
-    status_store_from,
     transition,
 )
+from qstash_queue.stores import status_store_from
 from qstash_queue.types import HistoryEntry
 
-Q, D, P, S, F = (JobState.QUEUED, JobState.DELIVERED, JobState.PROCESSING, JobState.SUCCEEDED,
-                 JobState.FAILED)
+Q, D, P, S, F, R = (JobState.QUEUED, JobState.DELIVERED, JobState.PROCESSING,
+                    JobState.SUCCEEDED, JobState.FAILED, JobState.RETRYING)
 
 
 class FakeClock:
@@ -51,6 +51,8 @@ def _queued(job_id: str = "job_1", backend: Backend = Backend.QSTASH) -> JobStat
     (D, P, True), (D, S, True), (P, D, False), (P, S, True), (P, F, True), (P, P, True),
     (S, F, False), (S, P, False), (S, S, False), (F, P, True), (F, S, True), (F, D, True),
     (D, Q, False), (Q, Q, False), (D, D, False),
+    (Q, R, True), (R, R, True), (R, D, True), (R, P, True), (R, F, True), (R, S, True),
+    (D, R, False), (P, R, False), (S, R, False), (F, R, True), (R, Q, False),
 ])
 def test_transition_table(current: JobState, new: JobState, expected: bool) -> None:
     assert allowed(current, new) is expected
@@ -173,3 +175,25 @@ def test_job_status_json_round_trip() -> None:
     status = JobStatus("job_9", "k", F, Backend.MEMORY, "msg", 3, "boom", 5,
                        (HistoryEntry(Q, 1, "a"), HistoryEntry(F, 5, "boom")))
     assert JobStatus.from_json(status.to_json()) == status
+
+
+def test_retrying_carries_the_next_attempt_and_giving_up_sticks(store: StatusStore) -> None:
+    store.create(_queued())
+    retrying = transition(store, "job_1", R, attempts=1, next_retry_ms=5_000, detail="500")
+    assert retrying is not None and retrying.next_retry_ms == 5_000
+    gave_up = transition(store, "job_1", F, attempts=3, error="DLQ", gave_up=True)
+    assert gave_up is not None and gave_up.gave_up and gave_up.next_retry_ms is None
+    late = transition(store, "job_1", F, error="handler failed late")  # keeps gave_up
+    assert late is not None and late.gave_up and late.finished
+    again = transition(store, "job_1", P, attempts=4)  # retried from the DLQ by hand
+    assert again is not None and not again.gave_up and not again.finished
+
+
+def test_usage_counters_claims_and_values(store: StatusStore) -> None:
+    usage = store  # both stores keep the usage monitor's counters too
+    assert usage.increment({"a": 60, "b": 60}) == [1, 1]  # type: ignore[attr-defined]
+    assert usage.increment({"a": 60}) == [2]  # type: ignore[attr-defined]
+    usage.put("limit", 7, 60)  # type: ignore[attr-defined]
+    assert usage.read(["a", "b", "limit", "none"]) == [2, 1, 7, None]  # type: ignore[attr-defined]
+    assert usage.claim_once("alert", 60) is True  # type: ignore[attr-defined]
+    assert usage.claim_once("alert", 60) is False  # type: ignore[attr-defined]

@@ -48,7 +48,7 @@ def test_error_mode_answers_the_status_until_deleted(
     server: EmulatorServer, token: str, control: EmulatorControl, client: QStash,
     endpoint: Endpoint,
 ) -> None:
-    started = control.outage("error", status=503)
+    started = control.start_outage("error", status=503)
     assert started["mode"] == "error" and started["paths"] == ["/v2/"]
     answer = _publish(server.url, token, endpoint.url)
     assert answer.status_code == 503 and "outage" in answer.json()["error"]
@@ -68,21 +68,21 @@ def test_count_and_paths_limit_the_outage(
     server: EmulatorServer, token: str, control: EmulatorControl, client: QStash,
     endpoint: Endpoint,
 ) -> None:
-    control.outage("error", status=500, count=2, paths=["/v2/publish"])
+    control.start_outage("error", status=500, count=2, paths=["/v2/publish"])
     assert client.dlq.list().messages == []
     assert [_publish(server.url, token, endpoint.url).status_code for _ in range(3)] == [
         500, 500, 200]
-    assert control._call("GET", "outage")["outages"] == []
+    assert control.outages() == []
 
 
 def test_timeout_mode_holds_the_request(
     base_url: str, token: str, endpoint: Endpoint
 ) -> None:
     with EmulatorControl(base_url, token) as control:
-        control.outage("timeout", seconds=30)
+        control.start_outage("timeout", seconds=30)
         with pytest.raises(httpx.ReadTimeout):
             _publish(base_url, token, endpoint.url, timeout=0.3)
-        control.outage("timeout", seconds=0.05)
+        control.start_outage("timeout", seconds=0.05)
         held = _publish(base_url, token, endpoint.url)
         assert held.status_code == 504 and "outage" in held.json()["error"]
         control.end_outage()
@@ -94,7 +94,7 @@ def test_reset_mode_drops_the_connection(
     base_url: str, token: str, endpoint: Endpoint
 ) -> None:
     with EmulatorControl(base_url, token) as control:
-        control.outage("reset")
+        control.start_outage("reset")
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             _publish(base_url, token, endpoint.url)
         with httpx.Client() as http, pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
@@ -109,7 +109,7 @@ def test_accepted_messages_survive_an_outage_and_refused_ones_never_existed(
     endpoint: Endpoint,
 ) -> None:
     before = client.message.publish(url=endpoint.url, body="before", delay=60)
-    control.outage("reset")
+    control.start_outage("reset")
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         _publish(server.url, token, endpoint.url_for("/refused"))
     control.advance(60)

@@ -130,13 +130,13 @@ def test_a_batch_that_does_not_fit_is_refused_whole(
 
 def test_exhaust_then_reset(client: QStash, control: EmulatorControl, endpoint: Endpoint) -> None:
     client.message.publish(url=endpoint.url, body="a")
-    control.exhaust("daily")
+    control.exhaust_quota("daily")
     with pytest.raises(DailyMessageLimitExceededError) as raised:
         client.message.publish(url=endpoint.url, body="b")
     assert (raised.value.limit, raised.value.remaining) == ("1", "0")
     control.reset_quota()
     client.message.publish(url=endpoint.url, body="c")
-    control.exhaust("monthly")
+    control.exhaust_quota("monthly")
     with pytest.raises(DailyMessageLimitExceededError) as monthly:
         client.message.publish(url=endpoint.url, body="d")
     assert monthly.value.reset == str(next_month_s(control.now_ms()))
@@ -237,6 +237,6 @@ def test_startup_settings_apply_to_every_tenant(limited: EmulatorServer) -> None
             with pytest.raises(DailyMessageLimitExceededError):
                 QStash("tenant-c", base_url=limited.url, retry=False).message.publish(
                     url=endpoint.url, body="c2")
-            control.exhaust("daily", all_tenants=True)
+            control.exhaust_quota("daily", all_tenants=True)
             assert control.quota()["daily"]["remaining"] == 0
             control.reset(all_tenants=True)

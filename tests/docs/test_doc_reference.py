@@ -62,7 +62,7 @@ def test_every_public_fixture_is_documented() -> None:
 
 
 def test_every_shipped_scenario_and_runner_option_is_documented() -> None:
-    from qstash_emulator.scenarios.cli import build_parser as scenario_parser
+    from qstash_emulator.scenario_runner.cli import build_parser as scenario_parser
 
     page = text("docs/scenarios.md")
     for path in (ROOT / "scenarios").glob("*.toml"):

@@ -151,7 +151,7 @@ def _check_variable(assignment: str, where: str) -> None:
 
 def _check_emulator(words: list[str], where: str) -> None:
     if words[1:3] == ["scenario", "run"]:
-        from qstash_emulator.scenarios.cli import build_parser
+        from qstash_emulator.scenario_runner.cli import build_parser
 
         args = _fail_on_exit(lambda: build_parser().parse_args(words[2:]), where)
         scenario = Path(getattr(args, "file", ""))
@@ -237,7 +237,7 @@ def test_py_block_is_an_example_file_shown_verbatim(block: Block) -> None:
 def test_toml_block_is_valid(block: Block) -> None:
     data = tomllib.loads(block.code)
     if block.page == "docs/scenarios.md":
-        from qstash_emulator.scenarios import parse_scenario
+        from qstash_emulator.scenario_runner import parse_scenario
 
         parse_scenario(data, base=ROOT / "scenarios")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_qstash.harness import HarnessControl
 from pytest_qstash.server import EmulatorServer
+from qstash_emulator.control import EmulatorControl
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = Path(__file__).parent / "examples"
@@ -37,6 +37,6 @@ def downstream(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> py
 @pytest.fixture
 def needs_harness(server: EmulatorServer) -> None:
     """Skip (only) when the emulator answers 404 for the quota/outage/fault API."""
-    with HarnessControl(server.url) as control:
+    with EmulatorControl(server.url) as control:
         if not control.supports_harness():
             pytest.skip("the emulator has no /__emulator__/ quota/outage/fault API yet (404)")

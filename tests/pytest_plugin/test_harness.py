@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from pytest_qstash.endpoint import Endpoint, RecordedRequest
-from pytest_qstash.harness import Faults, HarnessControl, HarnessUnavailable, Outage, Quota
-from pytest_qstash.server import EmulatorServer
+from pytest_qstash.harness import Faults, Outage, Quota
+from qstash_emulator.control import EmulatorControl, FeatureUnavailable
 
 QUOTA = {"daily": {"limit": 10, "used": 0}, "monthly": {"limit": None, "used": 0}}
 
@@ -36,8 +36,8 @@ def fake() -> Iterator[Endpoint]:
 
 
 @pytest.fixture
-def control(fake: Endpoint) -> Iterator[HarnessControl]:
-    with HarnessControl(fake.url, token="tok") as ctl:
+def control(fake: Endpoint) -> Iterator[EmulatorControl]:
+    with EmulatorControl(fake.url, token="tok") as ctl:
         yield ctl
 
 
@@ -46,7 +46,7 @@ def _calls(fake: Endpoint) -> list[tuple[str, str, Any]]:
             for r in fake.requests]
 
 
-def test_quota_switches(fake: Endpoint, control: HarnessControl) -> None:
+def test_quota_switches(fake: Endpoint, control: EmulatorControl) -> None:
     quota = Quota(control)
     with quota.set(daily=3, burst=None):
         pass
@@ -64,7 +64,7 @@ def test_quota_switches(fake: Endpoint, control: HarnessControl) -> None:
     assert all(r.header("authorization") == "Bearer tok" for r in fake.requests)
 
 
-def test_outage_switches(fake: Endpoint, control: HarnessControl) -> None:
+def test_outage_switches(fake: Endpoint, control: EmulatorControl) -> None:
     outage = Outage(control)
     with outage("error"):
         pass
@@ -84,7 +84,7 @@ def test_outage_switches(fake: Endpoint, control: HarnessControl) -> None:
     ]
 
 
-def test_fault_switches(fake: Endpoint, control: HarnessControl) -> None:
+def test_fault_switches(fake: Endpoint, control: EmulatorControl) -> None:
     faults = Faults(control)
     with faults.add("http://x/hook*", statuses=[500, 200]) as rule:
         assert rule.value == "fault-1"
@@ -102,9 +102,11 @@ def test_fault_switches(fake: Endpoint, control: HarnessControl) -> None:
     ]
 
 
-def test_an_emulator_without_the_api_says_so(server: EmulatorServer) -> None:
-    with HarnessControl(server.url) as control:
-        if control.supports_harness():
-            pytest.skip("this emulator has the harness API")
-        with pytest.raises(HarnessUnavailable, match="no /__emulator__/quota/exhaust API"):
+def test_an_emulator_without_the_api_says_so() -> None:
+    with Endpoint() as older, EmulatorControl(older.url) as control:
+        older.set_handler(lambda request: (404, {}, "Not Found"))
+        assert not control.supports_harness()
+        with pytest.raises(FeatureUnavailable, match="no /__emulator__/quota/exhaust API") as info:
             Quota(control).exhaust()
+    assert info.value.status == 404
+    assert "it lacks quotas" in str(info.value)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qstash_emulator.scenarios.expect import evaluate, unknown_names
-from qstash_emulator.scenarios.metrics import (
+from qstash_emulator.scenario_runner.expect import evaluate, unknown_names
+from qstash_emulator.scenario_runner.metrics import (
     Arrival,
     PublishRecord,
     RunData,
@@ -13,7 +13,7 @@ from qstash_emulator.scenarios.metrics import (
     percentile,
     summarize,
 )
-from qstash_emulator.scenarios.model import ScenarioError
+from qstash_emulator.scenario_runner.model import ScenarioError
 
 
 @pytest.mark.parametrize(("text", "ok"), [

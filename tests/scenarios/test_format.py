@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qstash_emulator.scenarios.model import Phase, ScenarioError, parse_scenario
-from qstash_emulator.scenarios.traffic import events_for, load_trace, phase_times
+from qstash_emulator.scenario_runner.model import Phase, ScenarioError, parse_scenario
+from qstash_emulator.scenario_runner.traffic import events_for, load_trace, phase_times
 
 BASE = {"phases": [{"rate": 10, "duration": 2}]}
 
@@ -38,6 +38,7 @@ def test_defaults_give_one_destination_and_real_clock() -> None:
     (BASE | {"destinations": {"a": {"fault": {"explode": True}}}}, "destinations.a.fault.explode"),
     (BASE | {"quota": {"daily": "lots"}}, "quota.daily"),
     (BASE | {"outages": [{"mode": "error"}]}, "outages[0]"),
+    (BASE | {"outages": [{"at": 1, "mode": "error", "state": 503}]}, "outages[0].state"),
     (BASE | {"extra": 1}, "extra: unknown field"),
 ])
 def test_bad_scenarios_name_the_field(data: dict[str, object], message: str) -> None:

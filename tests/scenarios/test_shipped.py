@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qstash_emulator.scenarios import FeatureMissing, load_scenario, prepare, run_scenario
+from qstash_emulator.scenario_runner import FeatureMissing, load_scenario, prepare, run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.toml"))

@@ -100,9 +100,9 @@ def test_two_instances_deliver_each_message_exactly_once(
 
 def test_crash_script_every_acknowledged_message_is_delivered(redis_server_url: str) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scenarios" / "crash_redis.py"), "--messages", "500",
+        [sys.executable, "-m", "scenarios.bench.crash_redis", "--messages", "500",
          "--redis-url", redis_server_url, "--seed", "5", "--timeout", "60", "--json"],
-        capture_output=True, text=True, timeout=180,
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import httpx
 from qstash import AsyncQStash, QStash
 from qstash.http import RetryConfig
+from qstash.log import Log, parse_logs_response, prepare_list_logs_request_params
 
 from ..types import Backend, Job
 
@@ -32,12 +33,16 @@ def token_from(token: str | None) -> str:
     return found
 
 
-def publish_arguments(job: Job) -> dict[str, Any]:
-    """The SDK's `message.publish` arguments for a job (its headers are forwarded)."""
+def publish_arguments(job: Job, failure_callback_url: str | None = None) -> dict[str, Any]:
+    """The SDK's `message.publish` arguments for a job (its headers are forwarded; with a
+    failure callback, the job's id headers are forwarded to the callback too)."""
     arguments: dict[str, Any] = {
         "url": job.endpoint, "body": job.body, "content_type": job.content_type,
         "method": job.method, "headers": job.delivery_headers(Backend.QSTASH),
     }
+    if failure_callback_url is not None:
+        arguments["failure_callback"] = failure_callback_url
+        arguments["failure_callback_headers"] = job.id_headers()
     if job.delay_s > 0:
         arguments["delay"] = math.ceil(job.delay_s)
     if job.retries is not None:
@@ -64,15 +69,28 @@ class QStashBackend:
     def __init__(
         self, token: str | None = None, base_url: str | None = None, *,
         client: QStash | None = None, retry: RetrySetting = None,
-        timeout_s: float | None = DEFAULT_TIMEOUT_S,
+        timeout_s: float | None = DEFAULT_TIMEOUT_S, failure_callback_url: str | None = None,
     ) -> None:
         self.client = client or QStash(token_from(token), retry=_retry(retry), base_url=base_url)
+        self.failure_callback_url = failure_callback_url
         _set_timeout(self.client, timeout_s)
 
     def publish(self, job: Job) -> str:
         """Publish; returns QStash's message id (SDK errors propagate)."""
-        response = self.client.message.publish(**publish_arguments(job))
+        response = self.client.message.publish(
+            **publish_arguments(job, self.failure_callback_url))
         return str(response.message_id)  # type: ignore[union-attr]
+
+    def logs(self, message_id: str) -> list[Log]:
+        """QStash's log entries of one message (SDK errors propagate).
+
+        The same request and parsing as the SDK's `log.list`, whose sync form also prints
+        every answer to stdout (qstash 3.4), which a status endpoint polled by a UI must not.
+        """
+        params = prepare_list_logs_request_params(
+            cursor=None, count=None, filter={"message_id": message_id})
+        answer = self.client.http.request(path="/v2/events", method="GET", params=params)
+        return parse_logs_response(answer["events"])
 
     def signing_keys(self) -> tuple[str, str]:
         keys = self.client.signing_key.get()
@@ -85,16 +103,22 @@ class AsyncQStashBackend:
     def __init__(
         self, token: str | None = None, base_url: str | None = None, *,
         client: AsyncQStash | None = None, retry: RetrySetting = None,
-        timeout_s: float | None = DEFAULT_TIMEOUT_S,
+        timeout_s: float | None = DEFAULT_TIMEOUT_S, failure_callback_url: str | None = None,
     ) -> None:
         self.client = client or AsyncQStash(
             token_from(token), retry=_retry(retry), base_url=base_url)
+        self.failure_callback_url = failure_callback_url
         _set_timeout(self.client, timeout_s)
 
     async def publish(self, job: Job) -> str:
         """Publish; returns QStash's message id (SDK errors propagate)."""
-        response = await self.client.message.publish(**publish_arguments(job))
+        response = await self.client.message.publish(
+            **publish_arguments(job, self.failure_callback_url))
         return str(response.message_id)  # type: ignore[union-attr]
+
+    async def logs(self, message_id: str) -> list[Log]:
+        """QStash's log entries of one message (SDK errors propagate)."""
+        return (await self.client.log.list(filter={"message_id": message_id})).logs
 
     async def signing_keys(self) -> tuple[str, str]:
         keys = await self.client.signing_key.get()

@@ -6,11 +6,13 @@ from email.utils import format_datetime
 
 import pytest
 
-from qstash_emulator.core.messages.retry import (
+from qstash_emulator.core.messages.delay_expression import (
     MAX_BACKOFF_S,
-    RETRY_AFTER_MAX_S,
     InvalidRetryDelay,
     RetryDelayExpression,
+)
+from qstash_emulator.core.messages.retry import (
+    RETRY_AFTER_MAX_S,
     default_backoff_s,
     next_retry_delay_s,
     retry_after_s,

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from .. import protocol as p
 from ..model import CallbackSpec, Kind, Message, Response, State
-from .retry import RetryDelayExpression, next_retry_delay_s
+from .delay_expression import RetryDelayExpression
+from .retry import next_retry_delay_s
 
 # Stored states and where each may go. ERROR and CANCEL_REQUESTED are only ever logged: an
 # attempt that fails is logged ERROR and stored RETRY or FAILED; a cancel is logged

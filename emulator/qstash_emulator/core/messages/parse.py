@@ -16,7 +16,7 @@ from ..durations import InvalidDuration, parse_duration_s
 from ..errors import BadRequest
 from ..headers import canonical, parse_bool
 from ..model import CallbackSpec, FlowControl, Message, Redaction
-from .retry import InvalidRetryDelay, RetryDelayExpression
+from .delay_expression import InvalidRetryDelay, RetryDelayExpression
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")

@@ -1,0 +1,14 @@
+"""Benchmarks and the Redis crash test, run from the repository root; each prints figures.
+
+    python -m scenarios.bench.emulator        # throughput, latency, lateness vs measured ceilings
+    python -m scenarios.bench.stores          # memory store vs Redis store
+    python -m scenarios.bench.crash_redis     # kill -9 mid-burst on Redis, count deliveries
+    python -m scenarios.bench.delivery        # dispatcher cost, memory of waiting messages
+    python -m scenarios.bench.gates           # the due path: ungated vs queue vs flow-control key
+    python -m scenarios.bench.schedules       # cron triggers per second on the virtual clock
+    python -m scenarios.bench.request_queue   # qstash_queue enqueues/s and memory deliveries/s
+    python -m scenarios.bench.plugin_import   # what the pytest plugin adds to pytest's start-up
+
+`processes` starts the emulators, destinations and Redis they use; `servers` holds the
+ceilings and the measuring sink; `load` and `figures` serve `emulator`.
+"""

@@ -1,0 +1,36 @@
+"""The benchmarks in `scenarios/bench` run as `python -m scenarios.bench.<name>` from the
+repository root: every module imports, and the gates benchmark prints one figure per case."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+IMPORT_ALL = (
+    "import importlib, pkgutil, scenarios.bench as bench\n"
+    "for module in pkgutil.iter_modules(bench.__path__):\n"
+    "    importlib.import_module(f'scenarios.bench.{module.name}')\n"
+    "    print(module.name)\n"
+)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_every_benchmark_module_imports() -> None:
+    done = _run("-c", IMPORT_ALL)
+    assert done.returncode == 0, done.stderr
+    assert {"emulator", "processes", "gates", "crash_redis"} <= set(done.stdout.split())
+
+
+def test_bench_gates_smoke() -> None:
+    done = _run("-m", "scenarios.bench.gates", "--messages", "300")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split("  ")[0] for line in lines] == [
+        "ungated", "queue (parallelism 100)", "flow key (parallelism 100)"]
+    assert all("messages/s" in line for line in lines)
