@@ -9,7 +9,7 @@ message's, which no network or app time blurs.
 
 Prints the figures (`--json`: one JSON line). Asserts nothing. Run on demand:
 
-    python scenarios/bench_workflow.py --steps 20 --runs 5
+    python -m scenarios.bench.workflow --steps 20 --runs 5
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from qstash import AsyncQStash
-from support import TOKEN, free_port, start_emulator, stop
 from upstash_workflow import AsyncWorkflowContext
 from upstash_workflow.fastapi import Serve
 
@@ -35,8 +34,10 @@ from pytest_qstash.serving import ServerThread
 from qstash_emulator import Emulator, Settings, VirtualClock
 from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import Response
+from qstash_emulator.core.tenants import DEFAULT_TOKEN as TOKEN
 from qstash_emulator.delivery.dispatchers import FunctionDispatcher
 from qstash_emulator.storage.memory import MemoryStore
+from scenarios.bench.processes import free_port, start_emulator, stop
 
 WEEK_S = 7 * 86400
 
