@@ -100,7 +100,6 @@ def build_app(client: AsyncQStash, clocks: Clocks, steps: int) -> FastAPI:
         clocks.add(ended - started, ended)
         return response
 
-    @serve.post("/steps", qstash_client=client)
     async def many(context: AsyncWorkflowContext[int]) -> None:
         for n in range(steps):
             async def step(n: int = n) -> int:
@@ -108,7 +107,6 @@ def build_app(client: AsyncQStash, clocks: Clocks, steps: int) -> FastAPI:
 
             await context.run(f"step-{n}", step)
 
-    @serve.post("/sleeper", qstash_client=client)
     async def sleeper(context: AsyncWorkflowContext[int]) -> None:
         async def before() -> str:
             return "before"
@@ -121,6 +119,8 @@ def build_app(client: AsyncQStash, clocks: Clocks, steps: int) -> FastAPI:
 
         await context.run("after", after)
 
+    serve.post("/steps", qstash_client=client)(many)
+    serve.post("/sleeper", qstash_client=client)(sleeper)
     return app
 
 
