@@ -93,3 +93,39 @@ def test_dev_mode_finds_the_emulator_instead_of_starting_its_own_server() -> Non
     assert seen["verified"] is True, seen  # signed with the dev keys the SDK expects
     assert json.loads(seen["body"]) == {"dev": True}
     assert DEV_USERS[0].keys.current.startswith("sig_")
+
+
+def _docs_js_blocks() -> list[tuple[str, str, str]]:
+    """(page, prose before, code) of every ```js block in README.md and docs/*.md."""
+    root = Path(__file__).parents[2]
+    found = []
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        if page.name == "workflow.md":  # the Workflow SDK's page runs its own snippets
+            continue
+        parts = page.read_text(encoding="utf-8").split("```")  # fenced blocks at odd places
+        for index in range(1, len(parts), 2):
+            lang, _, code = parts[index].partition("\n")
+            if lang.strip() == "js":
+                found.append((page.name, parts[index - 1], code))
+    return found
+
+
+def test_every_js_block_of_the_docs_is_a_script_run_here() -> None:
+    blocks = _docs_js_blocks()
+    assert len(blocks) >= 2
+    scripts = {path.read_text(encoding="utf-8"): path.name for path in JS_DIR.glob("*.mjs")}
+    for page, before, code in blocks:
+        assert code in scripts, f"{page}: a js block that is no script of tests/compat/js"
+        assert f"`tests/compat/js/{scripts[code]}`" in before, f"{page}: name the script"
+
+
+def test_the_dev_mode_script_of_the_docs_runs() -> None:
+    with EmulatorServer(clock="virtual") as server:
+        port = server.url.rsplit(":", 1)[1]
+        done = subprocess.run(
+            ["node", "dev_publish.mjs"], cwd=JS_DIR, capture_output=True, text=True,
+            timeout=NODE_TIMEOUT_S, check=False,
+            env={"PATH": os.environ["PATH"], "QSTASH_DEV": "true", "QSTASH_DEV_PORT": port})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Server already running at http://127.0.0.1:{port}" in done.stdout
+    assert done.stdout.rstrip().endswith("-> https://example.com/api/jobs")

@@ -1,17 +1,13 @@
 // Multi-region: the client finds the emulator through QSTASH_REGION's credentials, and the
-// receiver picks the signing keys of the region named by each delivery's Upstash-Region.
-import { Client, Receiver } from "@upstash/qstash";
+// receiver (region_receiver.mjs, shown in docs/cli.md) picks the signing keys of the region
+// named by each delivery's Upstash-Region.
+import { Client } from "@upstash/qstash";
+import { verified } from "./region_receiver.mjs";
 import { advance, destination, report } from "./support.mjs";
 
 const region = process.env.QSTASH_REGION;
-const receiver = new Receiver();
 const app = await destination((req, body) =>
-  receiver.verify({
-    signature: req.headers["upstash-signature"],
-    body,
-    url: `${app.url}${req.url}`,
-    upstashRegion: req.headers["upstash-region"],
-  }),
+  verified(new Request(`${app.url}${req.url}`, { method: req.method, headers: req.headers, body })),
 );
 const client = new Client({ retry: false });
 const { messageId } = await client.publishJSON({ url: `${app.url}/hook`, body: { region } });
