@@ -11,7 +11,7 @@ import inspect
 from types import TracebackType
 from typing import Any, Literal
 
-from .serving import Interface, ServerThread
+from .serving import Interface, LifespanMode, ServerThread
 
 AppKind = Literal["auto", "asgi", "wsgi"]
 
@@ -41,7 +41,7 @@ def serve_app(app: Any, *, kind: AppKind = "auto", host: str = "127.0.0.1", port
     """Start serving `app` (its lifespan events run for an ASGI app); `.url` is its base URL,
     `.stop()` ends it."""
     interface = app_interface(app, kind)
-    lifespan = "off" if interface == "wsgi" else "auto"
+    lifespan: LifespanMode = "off" if interface == "wsgi" else "auto"
     return ServerThread(app, host, port, lifespan=lifespan, interface=interface).start()
 
 

@@ -224,7 +224,8 @@ def test_default_headers_of_a_url_group_apply_to_every_publish(
     assert request.header("x-api-key") == "secret"
     assert request.header("x-source") == "publisher"  # the publish's own header wins
     assert client.message.get(result.message_id).max_retries == 0
-    client.url_group.upsert_endpoints(url_group="hooks", endpoints=[{"url": endpoint.url_for("/2")}])
+    client.url_group.upsert_endpoints(url_group="hooks",
+                                      endpoints=[{"url": endpoint.url_for("/2")}])
     assert "headers" in httpx.get(f"{server.url}/v2/topics/hooks", headers=auth).json()
     httpx.patch(f"{server.url}/v2/topics/hooks", headers=auth, json={"headers": {}})
     assert "headers" not in httpx.get(f"{server.url}/v2/topics/hooks", headers=auth).json()

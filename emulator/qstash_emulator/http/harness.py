@@ -109,7 +109,8 @@ async def end_outage(request: Request) -> Response:
 def fault_json(rule: FaultRule) -> Json:
     return {
         "id": rule.rule_id, "match": rule.match, "match_type": rule.match_type.value,
-        "statuses": [PASS if s is None else s for s in rule.statuses], "latency_ms": rule.latency_ms, "timeout": rule.timeout,
+        "statuses": [PASS if s is None else s for s in rule.statuses],
+        "latency_ms": rule.latency_ms, "timeout": rule.timeout,
         "connection_error": rule.connection_error, "probability": rule.probability,
         "seed": rule.seed, "duplicate_after_s": rule.duplicate_after_s,
         "signature": rule.signature.value if rule.signature else None,

@@ -6,14 +6,16 @@ import asyncio
 import importlib
 import inspect
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .features import FeatureMissing
 from .metrics import ACCEPTED, ERROR, FALLBACK, REJECTED_429
 from .model import Publish
 
+if TYPE_CHECKING:
+    from qstash.http import RetryConfig
 
-QUEUE_RETRY = {"retries": 1, "backoff": lambda attempt: 100.0}
+QUEUE_RETRY: RetryConfig = {"retries": 1, "backoff": lambda attempt: 100.0}
 """What the queue's own client retries (once, after 100 ms, on transport errors only)."""
 
 
@@ -38,7 +40,7 @@ class TooManyCounter:
 
     def watch(self, client: Any) -> Any:
         """`client` (an `AsyncQStash`) with this counter on its HTTP client."""
-        http = getattr(getattr(client, "http", None), "_client", None)
+        http: Any = getattr(getattr(client, "http", None), "_client", None)
         hooks = getattr(http, "event_hooks", None)
         if hooks is not None:
             http.event_hooks = {**hooks, "response": [*hooks.get("response", []), self]}

@@ -60,7 +60,8 @@ def test_a_pass_entry_lets_that_attempt_through_and_a_listed_2xx_warns() -> None
     assert [e.status if e else "real" for e in effects] == [500, "real", "real", 204, "real"]
     assert rule.statuses == (500, None, None, 204)
     assert "[204]" in rule.warnings[0] and "pass" in rule.warnings[0]
-    slow = faults.add({"match": "http://127.0.0.1:9000/slow", "statuses": ["pass"], "latency_ms": 50}, "t")
+    slow = faults.add({"match": "http://127.0.0.1:9000/slow", "statuses": ["pass"],
+                       "latency_ms": 50}, "t")
     effect = faults.effect_for("t", "http://127.0.0.1:9000/slow")
     assert effect is not None and effect.status is None and effect.latency_ms == 50
     assert slow.warnings == []
