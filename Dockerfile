@@ -1,6 +1,6 @@
 # qstash-emulator: a local, offline emulator of Upstash QStash.
 #   docker build -t qstash-emulator .
-#   docker run --rm -p 8080:8080 qstash-emulator
+#   docker run --rm -p 8080:8080 --add-host=host.docker.internal:host-gateway qstash-emulator
 # Configure it only through QSTASH_EMULATOR_* variables, for example
 #   docker run --rm -p 8080:8080 -e QSTASH_EMULATOR_CLOCK=virtual qstash-emulator
 # or keep state in Redis (the client library is installed with the package):
@@ -23,9 +23,13 @@ RUN pip install --no-cache-dir . && rm -rf /src
 WORKDIR /home/qstash
 USER qstash
 
+# Container mode: destinations on localhost/127.0.0.1 are delivered to the host, which
+# `docker run --add-host=host.docker.internal:host-gateway` names (Docker Desktop names it
+# already); set QSTASH_EMULATOR_LOCALHOST_ALIAS= (empty) with --network host.
 ENV QSTASH_EMULATOR_HOST=0.0.0.0 \
     QSTASH_EMULATOR_PORT=8080 \
-    QSTASH_EMULATOR_CLOCK=real
+    QSTASH_EMULATOR_CLOCK=real \
+    QSTASH_EMULATOR_LOCALHOST_ALIAS=host.docker.internal
 
 EXPOSE 8080
 

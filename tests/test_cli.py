@@ -177,13 +177,13 @@ def test_any_token_accepts_every_token() -> None:
 
 def test_an_invalid_clock_flag_exits_with_a_message() -> None:
     result = run_cli("--clock", "sundial")
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "sundial" in result.stderr
 
 
 def test_an_invalid_clock_variable_exits_with_a_message() -> None:
     result = run_cli(env={"QSTASH_EMULATOR_CLOCK": "sundial"})
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "sundial" in result.stderr
     assert "QSTASH_URL=" not in result.stdout
 
@@ -192,3 +192,70 @@ def test_help_mentions_the_environment_variables() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
     assert "QSTASH_EMULATOR_" in result.stdout
+
+
+def test_the_banner_follows_the_bind_and_names_the_store() -> None:
+    port = free_port()
+    with CliProcess(["--port", str(port), "--clock", "virtual"]) as cli:
+        cli.startup()
+        [banner] = [line for line in cli.output if line.startswith("qstash-emulator is running")]
+        assert banner == (f"qstash-emulator is running on 127.0.0.1:{port} "
+                          "(clock: virtual, store: memory)")
+
+
+def test_a_port_in_use_is_one_line_and_status_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"qstash-emulator: port {port} is in use; pick another with --port"]
+    assert result.stdout == ""  # no "is running" line first
+
+
+def test_an_unreachable_redis_store_is_one_line_and_status_2() -> None:
+    port = free_port()  # nothing listens there
+    result = run_cli("--port", "0", "--store", f"redis://:secret@127.0.0.1:{port}/5")
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"qstash-emulator: cannot reach the store redis://127.0.0.1:{port}/5: ")
+    assert "refused" in line.lower() and "secret" not in line
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(("variable", "value", "expected"), [
+    ("QSTASH_EMULATOR_PORT", "abc", "QSTASH_EMULATOR_PORT='abc': want an integer"),
+    ("QSTASH_EMULATOR_SPEED", "fast", "QSTASH_EMULATOR_SPEED='fast': want a number"),
+    ("QSTASH_EMULATOR_REGION", "mars-1", "unknown region 'MARS-1'"),
+])
+def test_a_bad_environment_value_names_its_variable(
+    variable: str, value: str, expected: str
+) -> None:
+    result = run_cli(env={variable: value})
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert expected in line
+
+
+def test_help_lists_the_scenario_subcommand_and_the_exit_status() -> None:
+    result = run_cli("--help")
+    assert "qstash-emulator scenario run FILE" in result.stdout
+    assert "Exit status: 0 stopped normally, 2 could not start" in result.stdout
+
+
+def test_signing_keys_and_region_flags_reach_the_api_and_the_start_up_lines() -> None:
+    port = free_port()
+    args = ["--port", str(port), "--clock", "virtual", "--signing-keys", "sig_a,sig_b",
+            "--region", "us-east-1"]
+    with CliProcess(args) as cli:
+        lines = cli.startup()
+        assert (lines["QSTASH_CURRENT_SIGNING_KEY"], lines["QSTASH_NEXT_SIGNING_KEY"]) == (
+            "sig_a", "sig_b")
+        cli.wait_healthy(lines["QSTASH_URL"])
+        keys = QStash(DEV_TOKEN, base_url=lines["QSTASH_URL"]).signing_key.get()
+        assert (keys.current, keys.next) == ("sig_a", "sig_b")
+    refused = run_cli("--signing-keys", "only-one")
+    assert refused.returncode == 2
+    assert "CURRENT,NEXT" in refused.stderr

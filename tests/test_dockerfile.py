@@ -143,6 +143,14 @@ def test_env_defaults_listen_on_all_interfaces_at_8080() -> None:
     assert (settings.host, settings.port) == ("0.0.0.0", 8080)
 
 
+def test_env_sets_the_container_mode_that_reaches_the_hosts_apps() -> None:
+    env = {k: v for k, v in _docker_env().items() if k.startswith(ENV_PREFIX)}
+    assert Settings.from_env(env).localhost_alias == "host.docker.internal"
+    assert "--add-host=host.docker.internal:host-gateway" in DOCKERFILE.read_text()
+    off = Settings.from_env(env | {f"{ENV_PREFIX}LOCALHOST_ALIAS": ""})
+    assert off.localhost_alias is None  # what DockerEmulator sets on the host network
+
+
 def test_copies_every_wheel_package_and_nothing_else() -> None:
     project = _pyproject()
     packages = project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
@@ -167,3 +175,10 @@ def test_ci_script_runs_the_documented_test_command() -> None:
     assert TEST_COMMAND in text.splitlines()
     assert os.access(CI_RUN, os.X_OK), ".ci/run must be executable"
 
+
+
+def test_the_plugins_docker_emulator_turns_the_container_mode_off() -> None:
+    from pytest_qstash.container import DockerEmulator
+
+    env = DockerEmulator()._environment()
+    assert Settings.from_env(env).localhost_alias is None  # host network: 127.0.0.1 is the host

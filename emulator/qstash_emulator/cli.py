@@ -1,20 +1,41 @@
-"""Command line: flags -> Settings -> uvicorn."""
+"""Command line: flags -> Settings -> uvicorn.
+
+Exit status: 0 stopped normally; 2 could not start (a refused flag or variable, the port in
+use, the store unreachable). Every problem is one line on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
+import socket
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
-from .settings import Settings
+from .settings import Settings, normal_region
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+EXIT_CANNOT_START = 2
+EPILOG = """\
+subcommands:
+  qstash-emulator scenario run FILE   run a traffic scenario (see: qstash-emulator scenario -h)
+
+Every flag can also be set with a QSTASH_EMULATOR_<NAME> environment variable.
+Exit status: 0 stopped normally, 2 could not start (bad flag or value, port in use, store
+unreachable)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qstash-emulator",
         description="A local, offline emulator of Upstash QStash (v2 API).",
-        epilog="Every flag can also be set with a QSTASH_EMULATOR_<NAME> environment variable.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
@@ -30,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-body-bytes", type=int, help="largest accepted message body")
     parser.add_argument("--seed", type=int, help="seed for reproducible ids")
+    _add_plan_flags(parser)
+    _add_store_flags(parser)
+    _add_delivery_flags(parser)
+    return parser
+
+
+def _add_plan_flags(parser: argparse.ArgumentParser) -> None:
     from .core.plans import PLANS
 
     parser.add_argument("--plan", choices=list(PLANS),
@@ -40,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="messages per month per tenant (overrides the plan)")
     parser.add_argument("--burst-rate", type=int, metavar="N",
                         help="requests per second per tenant on burst-limited endpoints")
+
+
+def _add_store_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store", metavar="URL", help="'memory' (default) or redis://host:port/db"
     )
@@ -47,13 +78,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--store-prefix", metavar="PREFIX", dest="store_prefix",
         help="namespace of every Redis key (default qstash-emulator)",
     )
-    return parser
+
+
+def _add_delivery_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", type=normal_region, metavar="REGION",
+                        help="EU-CENTRAL-1 (default) or US-EAST-1: the Upstash-Region header")
+    parser.add_argument("--signing-keys", type=_pair, dest="signing_keys",
+                        metavar="CURRENT,NEXT", help="signing keys of the default dev token")
+    parser.add_argument(
+        "--rewrite", action="append", metavar="FROM=TO",
+        help="deliver destinations starting with FROM to TO instead (repeatable)",
+    )
+    parser.add_argument("--localhost-alias", dest="localhost_alias", metavar="HOST",
+                        help="deliver localhost/127.0.0.1 destinations to HOST (containers)")
+
+
+def _pair(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(","))
 
 
 def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
     args = vars(build_parser().parse_args(argv))
-    if args.get("tokens"):
-        args["tokens"] = tuple(args["tokens"])
+    for name in ("tokens", "rewrite"):
+        if args.get(name):
+            args[name] = tuple(args[name])
     return Settings.from_env(**args)
 
 
@@ -63,12 +111,30 @@ def startup_lines(settings: Settings) -> list[str]:
 
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     user = DEV_USERS[0]
+    current, following = settings.signing_keys or (user.keys.current, user.keys.next)
     return [
         f"QSTASH_URL=http://{host}:{settings.port}",
         f"QSTASH_TOKEN={user.token}",
-        f"QSTASH_CURRENT_SIGNING_KEY={user.keys.current}",
-        f"QSTASH_NEXT_SIGNING_KEY={user.keys.next}",
+        f"QSTASH_CURRENT_SIGNING_KEY={current}",
+        f"QSTASH_NEXT_SIGNING_KEY={following}",
     ]
+
+
+def banner(settings: Settings) -> str:
+    clock = settings.clock if settings.clock == "virtual" else f"real x{settings.speed:g}"
+    return (f"qstash-emulator is running on {settings.host}:{settings.port} "
+            f"(clock: {clock}, store: {public_store(settings.store)})")
+
+
+def public_store(store: str) -> str:
+    """The store URL without its password."""
+    parts = urlsplit(store)
+    if parts.password is None:
+        return store
+    host = parts.hostname or ""
+    netloc = (f"{parts.username}@" if parts.username else "") + host + (
+        f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def tune_garbage_collector() -> None:
@@ -83,6 +149,11 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+def fail(message: str) -> NoReturn:
+    print(f"qstash-emulator: {message}", file=sys.stderr, flush=True)
+    sys.exit(EXIT_CANNOT_START)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["scenario"]:  # `qstash-emulator scenario run FILE`
@@ -92,16 +163,57 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         settings = settings_from_args(argv)
     except ValueError as exc:
-        sys.exit(f"qstash-emulator: {exc}")
+        fail(str(exc))
+    listener = bind(settings)
+    settings = replace(settings, port=listener.getsockname()[1])  # --port 0: the one chosen
+    emulator = build_emulator(settings)
+    serve(emulator, listener)
+
+
+def bind(settings: Settings) -> socket.socket:
+    """The listening socket, bound before anything else starts (one line if it cannot be)."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            fail(f"port {settings.port} is in use; pick another with --port")
+        fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}")
+    return sock
+
+
+def build_emulator(settings: Settings) -> Emulator:
+    """The emulator with its store opened (one line naming the store if it cannot be)."""
+    from .emulator import Emulator
+
+    try:
+        return Emulator(settings)
+    except Exception as exc:
+        if not _store_error(exc):
+            raise
+        fail(f"cannot reach the store {public_store(settings.store)}: {exc}")
+
+
+def _store_error(exc: Exception) -> bool:
+    return isinstance(exc, OSError) or type(exc).__module__.startswith("redis")
+
+
+def serve(emulator: Emulator, listener: socket.socket) -> None:
+    """Serve until stopped; the banner and the `QSTASH_*=` lines once requests are answered."""
     import uvicorn
 
     from .app import create_app
-    from .emulator import Emulator
 
-    app = create_app(Emulator(settings))
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                print(banner(emulator.settings))
+                print("\n".join(startup_lines(emulator.settings)), flush=True)
+
+    config = uvicorn.Config(create_app(emulator), log_level="warning", access_log=False)
     tune_garbage_collector()
-    clock = settings.clock if settings.clock == "virtual" else f"real x{settings.speed:g}"
-    print(f"qstash-emulator is running on {settings.host}:{settings.port} (clock: {clock})")
-    print("\n".join(startup_lines(settings)), flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                access_log=False)
+    Server(config).run(sockets=[listener])

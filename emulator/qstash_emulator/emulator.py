@@ -11,11 +11,13 @@ from .core.errors import BadRequest
 from .core.harness.faults import Faults
 from .core.harness.outages import Outages
 from .core.harness.quotas import Quotas
+from .core.model import SigningKeys
 from .core.plans import Plans
 from .core.ports import Clock, Dispatcher, IdSource, Store
 from .core.service import Service
 from .core.tenants import TenantDirectory
 from .core.workflows.ports import WorkflowStore
+from .delivery.destinations import DestinationRewriter
 from .delivery.dispatchers import AiohttpDispatcher
 from .delivery.faults import DuplicateTicker, FaultInjector
 from .delivery.scheduler import Scheduler
@@ -47,13 +49,16 @@ class Emulator:
         self.settings = settings or Settings()
         self.clock = clock or _clock_for(self.settings)
         self.store = store or _store_for(self.settings)
-        inner = dispatcher or AiohttpDispatcher(self.settings.concurrency)
+        inner = DestinationRewriter.wrap(
+            dispatcher or AiohttpDispatcher(self.settings.concurrency),
+            self.settings.rewrite, self.settings.localhost_alias)
         ctx = Context(self.store, self.clock, ids or RandomIds(self.settings.seed),
-                      Limits(max_body_bytes=self.settings.max_body_bytes))
+                      Limits(max_body_bytes=self.settings.max_body_bytes),
+                      region=self.settings.region)
         plans = _plans_for(self.settings, self.clock, self.store)
         faults = Faults()
         self.service = Service(
-            ctx, TenantDirectory(self.settings.tokens, any_token=self.settings.any_token),
+            ctx, _tenants_for(self.settings),
             plans, Quotas(self.clock, plans, self.store), faults, Outages(),
             workflow_store=workflow_store or _workflow_store_for(self.store),
         )
@@ -148,6 +153,11 @@ class SharedClock:
 
 def _clock_for(settings: Settings) -> Clock:
     return VirtualClock() if settings.clock == "virtual" else SystemClock(settings.speed)
+
+
+def _tenants_for(settings: Settings) -> TenantDirectory:
+    keys = SigningKeys(*settings.signing_keys) if settings.signing_keys else None
+    return TenantDirectory(settings.tokens, any_token=settings.any_token, default_keys=keys)
 
 
 def _plans_for(settings: Settings, clock: Clock, store: Store) -> Plans:

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field, fields
 
 ENV_PREFIX = "QSTASH_EMULATOR_"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+REGIONS = ("EU-CENTRAL-1", "US-EAST-1")
+URL_SCHEMES = ("http://", "https://")
+INTEGERS = frozenset({"port", "max_body_bytes", "concurrency", "seed", "daily_quota",
+                      "monthly_quota", "burst_rate"})
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,10 @@ class Settings:
     daily_quota: int | None = None
     monthly_quota: int | None = None
     burst_rate: int | None = None
+    region: str = "EU-CENTRAL-1"
+    signing_keys: tuple[str, ...] = ()
+    rewrite: tuple[str, ...] = ()
+    localhost_alias: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -54,6 +62,20 @@ class Settings:
             )
         if not self.store_prefix:
             raise ValueError("the store prefix must not be empty")
+        self._check_delivery()
+
+    def _check_delivery(self) -> None:
+        if self.region not in REGIONS:
+            raise ValueError(f"unknown region {self.region!r}; known regions: "
+                             f"{', '.join(REGIONS)}")
+        if self.signing_keys and (len(self.signing_keys) != 2 or not all(self.signing_keys)):
+            raise ValueError("signing keys must be two keys: CURRENT,NEXT")
+        for rule in self.rewrite:
+            source, sep, target = rule.partition("=")
+            if not sep or not source.startswith(URL_SCHEMES) or not target.startswith(
+                    URL_SCHEMES):
+                raise ValueError(f"invalid rewrite {rule!r}: want FROM=TO, two http(s) URL "
+                                 "prefixes (e.g. https://myapp.example.com=http://127.0.0.1:3000)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -61,21 +83,36 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for item in fields(cls):
-            raw = env.get(ENV_PREFIX + item.name.upper())
+            variable = ENV_PREFIX + item.name.upper()
+            raw = env.get(variable)
             if raw is not None and item.name != "extra":
-                values[item.name] = _convert(item.name, raw)
+                try:
+                    values[item.name] = _convert(item.name, raw)
+                except ValueError:
+                    raise ValueError(f"{variable}={raw!r}: {_EXPECTED[item.name]}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
 
+_EXPECTED = {name: "want an integer" for name in INTEGERS} | {"speed": "want a number"}
+
+
 def _convert(name: str, raw: str) -> object:
-    if name in ("port", "max_body_bytes", "concurrency", "seed", "daily_quota", "monthly_quota",
-                "burst_rate"):
+    if name in INTEGERS:
         return int(raw)
     if name == "speed":
         return float(raw)
     if name == "any_token":
         return raw.strip().lower() in ("1", "true", "yes", "on")
-    if name == "tokens":
+    if name in ("tokens", "signing_keys", "rewrite"):
         return tuple(t.strip() for t in raw.split(",") if t.strip())
+    if name == "region":
+        return normal_region(raw)
+    if name == "localhost_alias":
+        return raw.strip() or None
     return raw
+
+
+def normal_region(raw: str) -> str:
+    """`us_east_1`, `US-EAST-1`: QStash's spelling of a region name, `US-EAST-1`."""
+    return raw.strip().upper().replace("_", "-")

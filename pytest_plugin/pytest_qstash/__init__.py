@@ -9,6 +9,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "AppServers": "pytest_qstash.apps",
     "DockerEmulator": "pytest_qstash.container",
     "EmulatorClock": "pytest_qstash.clock",
     "EmulatorControl": "qstash_emulator.control",
@@ -22,6 +23,7 @@ _EXPORTS = {
     "RecordedRequest": "pytest_qstash.endpoint",
     "ServerPool": "pytest_qstash.pool",
     "ServerThread": "pytest_qstash.serving",
+    "serve_app": "pytest_qstash.apps",
     "Switch": "pytest_qstash.harness",
     "Tenant": "pytest_qstash.pool",
     "WorkflowRun": "pytest_qstash.workflow",

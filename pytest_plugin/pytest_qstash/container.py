@@ -62,6 +62,7 @@ class DockerEmulator:
             "QSTASH_EMULATOR_PORT": str(self.port),
             "QSTASH_EMULATOR_CLOCK": self.clock,
             "QSTASH_EMULATOR_ANY_TOKEN": "true",
+            "QSTASH_EMULATOR_LOCALHOST_ALIAS": "",  # on the host network 127.0.0.1 is the host
         }
 
     def _wait_healthy(self) -> None:

@@ -17,6 +17,7 @@ from .options import MARKER_HELP, OPTIONS, QStashSettings, resolve, with_marker
 if TYPE_CHECKING:
     from qstash import AsyncQStash, QStash, Receiver
 
+    from .apps import AppServers
     from .clock import EmulatorClock
     from .endpoint import Endpoint
     from .harness import Faults, Outage, Quota
@@ -71,10 +72,10 @@ def qstash_settings(
 
 
 @pytest.fixture
-def qstash_emulator(
+def qstash_tenant(
     request: pytest.FixtureRequest, qstash_settings: QStashSettings, _qstash_pool: ServerPool
 ) -> Iterator[Tenant]:
-    """The emulator for this test, seen through a tenant of its own (fresh token and keys)."""
+    """This test's own tenant of the emulator: `.url`, `.token`, signing keys, `.control`."""
     from .container import DockerUnavailable
     from .pool import Tenant
 
@@ -94,6 +95,16 @@ def qstash_emulator(
         if qstash_settings.faults:
             tenant.control.clear_faults()
         tenant.close()
+
+
+@pytest.fixture
+def qstash_emulator(qstash_tenant: Tenant) -> Tenant:
+    """Deprecated: the old name of `qstash_tenant` (it gives a tenant, not an emulator)."""
+    import warnings
+
+    warnings.warn("the qstash_emulator fixture is now qstash_tenant (the old name goes in the "
+                  "next release)", DeprecationWarning, stacklevel=2)
+    return qstash_tenant
 
 
 def _skip_if_unsuitable(
@@ -130,37 +141,37 @@ def _apply(tenant: Tenant, settings: QStashSettings) -> None:
 
 
 @pytest.fixture
-def qstash_client(qstash_emulator: Tenant) -> QStash:
+def qstash_client(qstash_tenant: Tenant) -> QStash:
     """The official `QStash` client for this test's tenant (retries off)."""
     from qstash import QStash
 
-    return QStash(qstash_emulator.token, base_url=qstash_emulator.url, retry=False)
+    return QStash(qstash_tenant.token, base_url=qstash_tenant.url, retry=False)
 
 
 @pytest.fixture
-def qstash_async_client(qstash_emulator: Tenant) -> AsyncQStash:
+def qstash_async_client(qstash_tenant: Tenant) -> AsyncQStash:
     """The official `AsyncQStash` client for this test's tenant (retries off)."""
     from qstash import AsyncQStash
 
-    return AsyncQStash(qstash_emulator.token, base_url=qstash_emulator.url, retry=False)
+    return AsyncQStash(qstash_tenant.token, base_url=qstash_tenant.url, retry=False)
 
 
 @pytest.fixture
-def qstash_receiver(qstash_emulator: Tenant) -> Receiver:
+def qstash_receiver(qstash_tenant: Tenant) -> Receiver:
     """The official `Receiver` with this test's signing keys."""
     from qstash import Receiver
 
-    return Receiver(*qstash_emulator.keys)
+    return Receiver(*qstash_tenant.keys)
 
 
 @pytest.fixture
-def qstash_env(qstash_emulator: Tenant, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def qstash_env(qstash_tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """QSTASH_URL, QSTASH_TOKEN and the signing-key variables, set for this test."""
     values = {
-        "QSTASH_URL": qstash_emulator.url,
-        "QSTASH_TOKEN": qstash_emulator.token,
-        "QSTASH_CURRENT_SIGNING_KEY": qstash_emulator.current_signing_key,
-        "QSTASH_NEXT_SIGNING_KEY": qstash_emulator.next_signing_key,
+        "QSTASH_URL": qstash_tenant.url,
+        "QSTASH_TOKEN": qstash_tenant.token,
+        "QSTASH_CURRENT_SIGNING_KEY": qstash_tenant.current_signing_key,
+        "QSTASH_NEXT_SIGNING_KEY": qstash_tenant.next_signing_key,
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -168,55 +179,64 @@ def qstash_env(qstash_emulator: Tenant, monkeypatch: pytest.MonkeyPatch) -> dict
 
 
 @pytest.fixture
-def qstash_endpoint(qstash_emulator: Tenant) -> Iterator[Endpoint]:
+def qstash_endpoint(qstash_tenant: Tenant) -> Iterator[Endpoint]:
     """A recording destination that checks signatures with this test's keys."""
     from .endpoint import Endpoint
 
-    with Endpoint(signing_keys=qstash_emulator.keys) as endpoint:
+    with Endpoint(signing_keys=qstash_tenant.keys) as endpoint:
         yield endpoint
 
 
 @pytest.fixture
-def qstash_clock(qstash_emulator: Tenant) -> EmulatorClock:
+def qstash_clock(qstash_tenant: Tenant) -> EmulatorClock:
     """The emulator's virtual clock: `advance(seconds)`, `advance_to(datetime)`, `now()`."""
     from .clock import EmulatorClock
 
-    return EmulatorClock(qstash_emulator.control)
+    return EmulatorClock(qstash_tenant.control)
 
 
 @pytest.fixture
-def qstash_quota(qstash_emulator: Tenant) -> Iterator[Quota]:
+def qstash_quota(qstash_tenant: Tenant) -> Iterator[Quota]:
     """This tenant's quota: `set(daily=...)`, `exhaust()`, `get()`, `reset()`."""
     from .harness import Quota
 
-    yield from _undone_at_end(Quota(qstash_emulator.control))
+    yield from _undone_at_end(Quota(qstash_tenant.control))
 
 
 @pytest.fixture
-def qstash_faults(qstash_emulator: Tenant) -> Iterator[Faults]:
+def qstash_faults(qstash_tenant: Tenant) -> Iterator[Faults]:
     """Destination faults for this tenant: `add(match, **effects)`, `duplicate(match)`."""
     from .harness import Faults
 
-    yield from _undone_at_end(Faults(qstash_emulator.control))
+    yield from _undone_at_end(Faults(qstash_tenant.control))
 
 
 @pytest.fixture
-def qstash_outage(qstash_emulator: Tenant) -> Iterator[Outage]:
+def qstash_outage(qstash_tenant: Tenant) -> Iterator[Outage]:
     """A QStash outage for this tenant: `with qstash_outage("error", status=503): ...`."""
     from .harness import Outage
 
-    yield from _undone_at_end(Outage(qstash_emulator.control))
+    yield from _undone_at_end(Outage(qstash_tenant.control))
+
+
+@pytest.fixture
+def qstash_app() -> Iterator[AppServers]:
+    """Serve your ASGI or WSGI app on a loopback port: `base_url = qstash_app(app)`."""
+    from .apps import AppServers
+
+    with AppServers() as servers:
+        yield servers
 
 
 @pytest.fixture
 def qstash_workflow(
-    qstash_emulator: Tenant, qstash_env: dict[str, str]
+    qstash_tenant: Tenant, qstash_env: dict[str, str]
 ) -> Iterator[WorkflowRunner]:
     """Upstash Workflow apps under test: `serve(app)`, `run(url, body)` to its end (sleeps
     fast-forwarded on the virtual clock), `trigger`, `finish`, `notify`, `cancel`."""
     from .workflow import WorkflowRunner
 
-    with WorkflowRunner(qstash_emulator.url, qstash_emulator.token) as runner:
+    with WorkflowRunner(qstash_tenant.url, qstash_tenant.token) as runner:
         yield runner
 
 

@@ -1,4 +1,4 @@
-"""Run an ASGI application under uvicorn in a background thread."""
+"""Run an ASGI (or WSGI) application under uvicorn in a background thread."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, Literal
 import uvicorn
 
 LifespanMode = Literal["on", "off", "auto"]
+Interface = Literal["auto", "asgi3", "asgi2", "wsgi"]
 
 _STARTUP_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
@@ -38,11 +39,13 @@ class ServerThread:
         port: int = 0,
         *,
         lifespan: LifespanMode = "auto",
+        interface: Interface = "auto",
     ) -> None:
         self._app = app
         self._host = host
         self._port = port
         self._lifespan: LifespanMode = lifespan
+        self._interface: Interface = interface
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -121,6 +124,7 @@ class ServerThread:
     def _config(self) -> uvicorn.Config:
         return uvicorn.Config(
             self._app,
+            interface=self._interface,
             lifespan=self._lifespan,
             log_level="warning",
             access_log=False,

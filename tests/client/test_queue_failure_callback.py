@@ -16,8 +16,8 @@ from qstash_queue.signing import sign
 
 
 @pytest.fixture
-def app(qstash_emulator: Tenant) -> ReceivingApp:
-    with ReceivingApp(SigningKeys(*qstash_emulator.keys), fail_always=True) as running:
+def app(qstash_tenant: Tenant) -> ReceivingApp:
+    with ReceivingApp(SigningKeys(*qstash_tenant.keys), fail_always=True) as running:
         yield running  # type: ignore[misc]
 
 
@@ -28,9 +28,9 @@ def _queue(tenant: Tenant, app: ReceivingApp, clock: EmulatorClock) -> RequestQu
 
 
 def test_the_failure_callback_marks_the_job_failed_for_good(
-    qstash_emulator: Tenant, qstash_clock: EmulatorClock, app: ReceivingApp,
+    qstash_tenant: Tenant, qstash_clock: EmulatorClock, app: ReceivingApp,
 ) -> None:
-    with _queue(qstash_emulator, app, qstash_clock) as queue:
+    with _queue(qstash_tenant, app, qstash_clock) as queue:
         job = queue.enqueue("doomed", endpoint=app.url, payload={"n": 1}, retries=1)
         qstash_clock.advance(0)
         after_first = queue.get_job_status(job.job_id)
@@ -46,11 +46,11 @@ def test_the_failure_callback_marks_the_job_failed_for_good(
 
 
 def test_a_plain_endpoint_job_is_marked_through_the_callback_too(
-    qstash_emulator: Tenant, qstash_clock: EmulatorClock, app: ReceivingApp,
+    qstash_tenant: Tenant, qstash_clock: EmulatorClock, app: ReceivingApp,
     qstash_endpoint: Endpoint,
 ) -> None:
     qstash_endpoint.respond_with(404, path="/gone")
-    with _queue(qstash_emulator, app, qstash_clock) as queue:
+    with _queue(qstash_tenant, app, qstash_clock) as queue:
         job = queue.enqueue("k", endpoint=qstash_endpoint.url_for("/gone"), payload={},
                             retries=0)
         final = queue.wait(job.job_id, timeout=10)
@@ -58,7 +58,7 @@ def test_a_plain_endpoint_job_is_marked_through_the_callback_too(
 
 
 def test_a_forged_or_malformed_callback_is_refused(
-    app: ReceivingApp, qstash_emulator: Tenant,
+    app: ReceivingApp, qstash_tenant: Tenant,
 ) -> None:
     body = json.dumps({"sourceMessageId": "msg_1", "status": 500}).encode()
     forged = httpx.post(app.failure_url, content=body, headers={
@@ -68,7 +68,7 @@ def test_a_forged_or_malformed_callback_is_refused(
     assert "invalid signature" in forged.json()["error"]
     not_a_callback = b'{"hello": 1}'
     malformed = httpx.post(app.failure_url, content=not_a_callback, headers={
-        "Upstash-Signature": sign(qstash_emulator.current_signing_key, app.failure_url,
+        "Upstash-Signature": sign(qstash_tenant.current_signing_key, app.failure_url,
                                   not_a_callback)})
     assert malformed.status_code == 400
     assert "sourceMessageId" in malformed.json()["error"]

@@ -31,14 +31,14 @@ EVERY_TIME = StatusLookup(interval_s=0)
 
 @pytest.fixture
 def make_queue(
-    qstash_emulator: Tenant, qstash_clock: EmulatorClock,
+    qstash_tenant: Tenant, qstash_clock: EmulatorClock,
 ) -> Iterator[type[RequestQueue]]:
     made: list[RequestQueue] = []
 
     def build(**options: object) -> RequestQueue:
-        settings = {"qstash_token": qstash_emulator.token, "base_url": qstash_emulator.url,
+        settings = {"qstash_token": qstash_tenant.token, "base_url": qstash_tenant.url,
                     "clock": qstash_clock.time, "status_lookup": EVERY_TIME,
-                    "signing_keys": qstash_emulator.keys, **options}
+                    "signing_keys": qstash_tenant.keys, **options}
         queue = RequestQueue(**settings)  # type: ignore[arg-type]
         made.append(queue)
         return queue
@@ -143,10 +143,10 @@ def test_memory_jobs_are_never_looked_up_and_their_backoff_runs_on_the_queue_clo
 
 @pytest.mark.anyio
 async def test_async_queue_follows_qstash_too(
-    qstash_emulator: Tenant, qstash_endpoint: Endpoint, qstash_clock: EmulatorClock,
+    qstash_tenant: Tenant, qstash_endpoint: Endpoint, qstash_clock: EmulatorClock,
 ) -> None:
     qstash_endpoint.respond_with([500, 200], path="/a")
-    async with AsyncRequestQueue(qstash_token=qstash_emulator.token, base_url=qstash_emulator.url,
+    async with AsyncRequestQueue(qstash_token=qstash_tenant.token, base_url=qstash_tenant.url,
                                  clock=qstash_clock.time, status_lookup=EVERY_TIME) as queue:
         job = await queue.enqueue("a", endpoint=qstash_endpoint.url_for("/a"), payload={})
         retrying = await queue.wait(job.job_id, states=["retrying"], timeout=10)

@@ -33,11 +33,11 @@ def _events(alerts: list[Alert]) -> list[str]:
 
 @pytest.mark.qstash(daily_quota=2)
 def test_advancing_the_plugin_clock_a_day_ends_a_fallback_episode(
-    qstash_emulator: Tenant, qstash_clock: EmulatorClock, qstash_endpoint: Endpoint,
+    qstash_tenant: Tenant, qstash_clock: EmulatorClock, qstash_endpoint: Endpoint,
 ) -> None:
     alerts: list[Alert] = []
     url = qstash_endpoint.url_for("/j")
-    with _queue(qstash_emulator, qstash_clock, alerts) as queue:
+    with _queue(qstash_tenant, qstash_clock, alerts) as queue:
         before = [queue.enqueue(f"k{n}", endpoint=url, payload={}).backend for n in range(4)]
         started_day = queue.usage().day
         qstash_clock.advance(60)  # the probe is due, but the quota is still used up
@@ -59,13 +59,13 @@ def test_advancing_the_plugin_clock_a_day_ends_a_fallback_episode(
 
 
 def test_threshold_alerts_fire_once_each(
-    qstash_emulator: Tenant, qstash_clock: EmulatorClock, qstash_endpoint: Endpoint,
+    qstash_tenant: Tenant, qstash_clock: EmulatorClock, qstash_endpoint: Endpoint,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="qstash_queue")
     alerts: list[Alert] = []
     usage = UsageOptions(daily_limit=5, monthly_limit=1000)
-    with _queue(qstash_emulator, qstash_clock, alerts, usage=usage) as queue:
+    with _queue(qstash_tenant, qstash_clock, alerts, usage=usage) as queue:
         for n in range(6):
             queue.enqueue(f"k{n}", endpoint=qstash_endpoint.url_for("/j"), payload={})
         stats = queue.stats()
@@ -82,14 +82,14 @@ def test_threshold_alerts_fire_once_each(
 
 
 def test_instances_sharing_a_redis_store_count_together_and_alert_once(
-    qstash_emulator: Tenant, qstash_clock: EmulatorClock, qstash_endpoint: Endpoint,
+    qstash_tenant: Tenant, qstash_clock: EmulatorClock, qstash_endpoint: Endpoint,
     redis_url: str, prefix: str,
 ) -> None:
     alerts: list[Alert] = []
     options = {"usage": UsageOptions(daily_limit=4, thresholds=(0.5,))}
     stores = [RedisStatusStore(redis_url, prefix=prefix) for _ in range(2)]
-    first = _queue(qstash_emulator, qstash_clock, alerts, status_store=stores[0], **options)
-    second = _queue(qstash_emulator, qstash_clock, alerts, status_store=stores[1], **options)
+    first = _queue(qstash_tenant, qstash_clock, alerts, status_store=stores[0], **options)
+    second = _queue(qstash_tenant, qstash_clock, alerts, status_store=stores[1], **options)
     url = qstash_endpoint.url_for("/j")
     first.enqueue("a", endpoint=url, payload={})
     second.enqueue("b", endpoint=url, payload={})
@@ -102,13 +102,13 @@ def test_instances_sharing_a_redis_store_count_together_and_alert_once(
 
 
 def test_a_failing_alert_handler_never_costs_an_enqueue(
-    qstash_emulator: Tenant, qstash_clock: EmulatorClock, qstash_endpoint: Endpoint,
+    qstash_tenant: Tenant, qstash_clock: EmulatorClock, qstash_endpoint: Endpoint,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     def broken(alert: Alert) -> None:
         raise RuntimeError("pager down")
 
-    queue = RequestQueue(qstash_token=qstash_emulator.token, base_url=qstash_emulator.url,
+    queue = RequestQueue(qstash_token=qstash_tenant.token, base_url=qstash_tenant.url,
                          on_alert=broken, usage=UsageOptions(daily_limit=1))
     with queue:
         job = queue.enqueue("k", endpoint=qstash_endpoint.url_for("/j"), payload={})

@@ -39,7 +39,8 @@ def test_status_sequence_delivers_on_the_third_attempt(
     client: QStash, control: EmulatorControl, server: EmulatorServer, token: str
 ) -> None:
     url = "http://127.0.0.1:9/no-server-needed"
-    control.add_fault(url, statuses=[500, 500, 200])
+    with pytest.warns(UserWarning, match=r"statuses \[200\] answer in the destination's place"):
+        control.add_fault(url, statuses=[500, 500, 200])
     result = client.message.publish(url=url, body="job")
     control.advance(10**5)
     deliveries = control.deliveries(result.message_id)
@@ -67,6 +68,29 @@ def test_after_the_sequence_the_real_destination_answers(
     assert request.header("upstash-message-id") == result.message_id
     assert _states(client, result.message_id)[-1] == "DELIVERED"
     assert [d["injected"] for d in control.deliveries(result.message_id)] == [True, True, False]
+
+
+def test_a_pass_entry_lets_the_real_destination_answer_that_attempt(
+    client: QStash, control: EmulatorControl, endpoint: Endpoint, server: EmulatorServer,
+    token: str,
+) -> None:
+    endpoint.respond_with(500, path="/flaky")
+    answer = httpx.post(f"{server.url}/__emulator__/faults",
+                        headers={"Authorization": f"Bearer {token}"},
+                        json={"match": endpoint.url_for("/flaky"),
+                              "statuses": [503, "pass", None, 200]})
+    assert answer.json()["fault"]["statuses"] == [503, "pass", "pass", 200]
+    assert "delivered" in answer.json()["warnings"][0]
+    result = client.message.publish(url=endpoint.url_for("/flaky"), body="job", retries=5)
+    control.advance(10**5)
+    assert len(endpoint.requests) == 2  # the two "pass" attempts reached the destination
+    deliveries = control.deliveries(result.message_id)
+    assert [(d["status"], d["injected"]) for d in deliveries] == [
+        (503, True), (500, False), (500, False), (200, True)]
+    silent = httpx.post(f"{server.url}/__emulator__/faults",
+                        headers={"Authorization": f"Bearer {token}"},
+                        json={"match": "http://127.0.0.1:9/", "statuses": [500, "pass"]})
+    assert "warnings" not in silent.json()
 
 
 def test_timeout_and_connection_error_faults_end_in_the_dlq(

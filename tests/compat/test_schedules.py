@@ -137,6 +137,19 @@ def test_upsert_by_schedule_id_overwrites(
     assert endpoint.requests[0].header("upstash-schedule-id") == "my.job-1"
 
 
+def test_a_schedule_recreated_without_a_body_has_no_body(
+    client: QStash, endpoint: Endpoint, server: EmulatorServer, token: str
+) -> None:
+    client.schedule.create(destination=endpoint.url, cron="0 * * * *", body="first",
+                           schedule_id="bodyless")
+    client.schedule.create(destination=endpoint.url, cron="0 * * * *", schedule_id="bodyless")
+    assert client.schedule.get("bodyless").body is None
+    raw = httpx.get(f"{server.url}/v2/schedules", headers={"Authorization": f"Bearer {token}"})
+    [listed] = raw.json()
+    assert "body" not in listed and "bodyBase64" not in listed
+    assert listed["scheduleId"] == "bodyless"
+
+
 def test_pause_skips_triggers_and_resume_does_not_catch_up(
     client: QStash, endpoint: Endpoint, control: EmulatorControl
 ) -> None:

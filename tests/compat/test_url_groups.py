@@ -201,3 +201,44 @@ def test_more_groups_or_endpoints_than_the_plan_allows_answer_412(
     assert grow.status_code == 200 and len(client.url_group.get("g5").endpoints) == 100
     assert burst.status_code == 412 and len(client.url_group.get("g6").endpoints) == 1
     assert len(client.url_group.list()) == 100
+
+
+def test_default_headers_of_a_url_group_apply_to_every_publish(
+    client: QStash, endpoint: Endpoint, control: EmulatorControl, server: EmulatorServer,
+    token: str,
+) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    client.url_group.upsert_endpoints(url_group="hooks", endpoints=[{"url": endpoint.url}])
+    answer = httpx.patch(f"{server.url}/v2/topics/hooks", headers=auth, json={"headers": {
+        "Upstash-Forward-X-Api-Key": "secret", "Upstash-Retries": ["0"],
+        "Upstash-Forward-X-Source": "group"}})
+    assert answer.status_code == 200
+    shown = httpx.get(f"{server.url}/v2/topics/hooks", headers=auth).json()["headers"]
+    assert shown == {"Upstash-Forward-X-Api-Key": ["secret"], "Upstash-Retries": ["0"],
+                     "Upstash-Forward-X-Source": ["group"]}
+    endpoint.respond_with(500)
+    [result] = client.message.publish(url_group="hooks", body="x",  # type: ignore[misc]
+                                      headers={"X-Source": "publisher"})
+    control.advance(3600)
+    [request] = endpoint.requests  # Upstash-Retries 0 from the group: no retry
+    assert request.header("x-api-key") == "secret"
+    assert request.header("x-source") == "publisher"  # the publish's own header wins
+    assert client.message.get(result.message_id).max_retries == 0
+    client.url_group.upsert_endpoints(url_group="hooks",
+                                      endpoints=[{"url": endpoint.url_for("/2")}])
+    assert "headers" in httpx.get(f"{server.url}/v2/topics/hooks", headers=auth).json()
+    httpx.patch(f"{server.url}/v2/topics/hooks", headers=auth, json={"headers": {}})
+    assert "headers" not in httpx.get(f"{server.url}/v2/topics/hooks", headers=auth).json()
+
+
+def test_default_headers_of_an_unknown_group_or_in_a_bad_shape_are_refused(
+    server: EmulatorServer, token: str, client: QStash, endpoint: Endpoint,
+) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    missing = httpx.patch(f"{server.url}/v2/topics/nope", headers=auth, json={"headers": {}})
+    assert (missing.status_code, missing.json()) == (404, {"error": "topic nope not found"})
+    client.url_group.upsert_endpoints(url_group="g", endpoints=[{"url": endpoint.url}])
+    for body in ({"headers": {"X": 1}}, {"headers": ["X"]}, {}):
+        bad = httpx.patch(f"{server.url}/v2/topics/g", headers=auth, json=body)
+        assert bad.status_code == 400 and "headers" in bad.json()["error"]
+    assert "headers" not in httpx.get(f"{server.url}/v2/topics/g", headers=auth).json()

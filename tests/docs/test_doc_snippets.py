@@ -7,6 +7,7 @@ to start (see `doc_pages` for the `<!-- emulator: ... -->` convention).
 - ```py: a verbatim copy of an example test file that tests/pytest_plugin runs through pytester.
 - ```toml: valid TOML; on the scenarios page, a valid scenario.
 - ```text: output and signatures, compared with what the code prints where they are known.
+- ```js: a verbatim copy of a script in tests/compat/js, which tests/compat/test_js_sdk.py runs.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from pytest_qstash.options import MARKER_KEYS
 from qstash_emulator.cli import settings_from_args, startup_lines
 from qstash_emulator.settings import ENV_PREFIX, Settings
 
-KNOWN_LANGUAGES = {"python", "py", "bash", "toml", "text"}
+KNOWN_LANGUAGES = {"python", "py", "bash", "toml", "text", "js"}
 EXAMPLES = ROOT / "tests" / "pytest_plugin" / "examples"
 SNIPPET_TIMEOUT_S = 120
 

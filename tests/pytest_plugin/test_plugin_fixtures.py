@@ -9,7 +9,8 @@ import pytest
 pytest_plugins = ["pytester"]
 
 PUBLIC_FIXTURES = (
-    "qstash_emulator", "qstash_settings", "qstash_client", "qstash_async_client",
+    "qstash_tenant", "qstash_emulator", "qstash_app", "qstash_settings", "qstash_client",
+    "qstash_async_client",
     "qstash_receiver", "qstash_env", "qstash_endpoint", "qstash_clock", "qstash_quota",
     "qstash_faults", "qstash_outage", "qstash_workflow",
 )
@@ -33,13 +34,13 @@ def anyio_backend():
     return "asyncio"
 
 
-def test_publish_receive_verify(qstash_client, qstash_endpoint, qstash_receiver, qstash_emulator):
+def test_publish_receive_verify(qstash_client, qstash_endpoint, qstash_receiver, qstash_tenant):
     qstash_client.message.publish_json(url=qstash_endpoint.url_for("/hook"), body={"a": 1})
     request = qstash_endpoint.wait_for(1)[0]
     assert request.signature_valid is True
     qstash_receiver.verify(signature=request.header("Upstash-Signature"),
                            body=request.text, url=request.url)
-    SEEN_TOKENS.append(qstash_emulator.token)
+    SEEN_TOKENS.append(qstash_tenant.token)
 
 
 @pytest.mark.anyio
@@ -49,18 +50,18 @@ async def test_async_client(qstash_async_client, qstash_endpoint):
     qstash_endpoint.assert_delivered(body="async", path="/a")
 
 
-def test_env_is_set_for_code_that_reads_it(qstash_env, qstash_endpoint, qstash_emulator):
-    assert os.environ["QSTASH_URL"] == qstash_emulator.url
-    assert os.environ["QSTASH_TOKEN"] == qstash_emulator.token
-    assert os.environ["QSTASH_CURRENT_SIGNING_KEY"] == qstash_emulator.current_signing_key
-    assert os.environ["QSTASH_NEXT_SIGNING_KEY"] == qstash_emulator.next_signing_key
+def test_env_is_set_for_code_that_reads_it(qstash_env, qstash_endpoint, qstash_tenant):
+    assert os.environ["QSTASH_URL"] == qstash_tenant.url
+    assert os.environ["QSTASH_TOKEN"] == qstash_tenant.token
+    assert os.environ["QSTASH_CURRENT_SIGNING_KEY"] == qstash_tenant.current_signing_key
+    assert os.environ["QSTASH_NEXT_SIGNING_KEY"] == qstash_tenant.next_signing_key
     QStash(os.environ["QSTASH_TOKEN"], retry=False).message.publish(
         url=qstash_endpoint.url_for("/env"), body="from env")
     qstash_endpoint.assert_delivered(body="from env", timeout=5)
 
 
-def test_each_test_has_its_own_tenant(qstash_client, qstash_emulator):
-    assert qstash_emulator.token not in SEEN_TOKENS
+def test_each_test_has_its_own_tenant(qstash_client, qstash_tenant):
+    assert qstash_tenant.token not in SEEN_TOKENS
     assert qstash_client.log.list().logs == []
 
 
@@ -141,6 +142,83 @@ def test_freezegun_frozen_tests_receive_verifiable_deliveries(
 ) -> None:
     downstream.makepyfile(test_frozen=FREEZEGUN)
     downstream.runpytest_subprocess(*args).assert_outcomes(passed=3)
+
+
+APPS = '''
+import warnings
+
+import httpx
+import pytest
+
+
+def wsgi_app(environ, start_response):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length)
+    RECEIVED.append((environ["PATH_INFO"], body, environ.get("HTTP_UPSTASH_MESSAGE_ID")))
+    start_response("200 OK", [("Content-Type", "text/plain"), ("X-Wsgi", "yes")])
+    return [b"wsgi ok"]
+
+
+async def asgi_app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"x-asgi", b"yes")]})
+    await send({"type": "http.response.body", "body": b"asgi ok"})
+
+
+RECEIVED = []
+
+
+def test_deliveries_reach_a_served_wsgi_app(qstash_app, qstash_client, qstash_clock,
+                                            qstash_tenant):
+    base_url = qstash_app(wsgi_app)
+    assert base_url.startswith("http://127.0.0.1:")
+    result = qstash_client.message.publish(url=f"{base_url}/hook", body="to wsgi")
+    qstash_clock.advance(1)
+    assert RECEIVED == [("/hook", b"to wsgi", result.message_id)]
+    [delivery] = qstash_tenant.control.deliveries(result.message_id)
+    assert delivery["responseHeaders"]["x-wsgi"] == "yes"  # as uvicorn sent it
+
+
+def test_an_asgi_app_and_a_second_one(qstash_app):
+    first, second = qstash_app(asgi_app), qstash_app(asgi_app)
+    assert first != second
+    assert httpx.get(first).text == httpx.get(second).text == "asgi ok"
+
+
+def test_the_old_fixture_name_still_works_and_warns(request):
+    with pytest.warns(DeprecationWarning, match="qstash_tenant"):
+        tenant = request.getfixturevalue("qstash_emulator")
+    assert tenant is request.getfixturevalue("qstash_tenant")
+'''
+
+
+@pytest.mark.parametrize("args", XDIST)
+def test_apps_are_served_and_the_old_fixture_name_warns(
+    downstream: pytest.Pytester, args: list[str]
+) -> None:
+    downstream.makepyfile(test_apps=APPS)
+    downstream.runpytest_subprocess(*args).assert_outcomes(passed=3)
+
+
+def test_app_interfaces_are_told_apart() -> None:
+    from pytest_qstash.apps import app_interface
+
+    class Wsgi:
+        def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
+            return []
+
+    class Asgi:
+        async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+            return None
+
+    async def asgi_function(scope, receive, send):  # type: ignore[no-untyped-def]
+        return None
+
+    assert app_interface(Wsgi()) == "wsgi"
+    assert app_interface(Asgi()) == app_interface(asgi_function) == "auto"
+    assert app_interface(Asgi(), "wsgi") == "wsgi"
+    assert app_interface(Wsgi(), "asgi") == "auto"
 
 
 NOTHING_STARTED = '''

@@ -28,7 +28,7 @@ def test_the_plugin_page_shows_each_example_file_verbatim() -> None:
     page = (ROOT / "docs" / "plugin.md").read_text()
     shown = re.findall(r"```py\n(.*?)```", page, flags=re.S)
     files = sorted(EXAMPLES.glob("test_*.py"))
-    assert len(files) == 4
+    assert len(files) == 5
     assert sorted(shown) == sorted(path.read_text() for path in files)
     for path in files:
         assert f"`tests/{path.name}`" in page
@@ -38,6 +38,12 @@ def test_the_plugin_page_shows_each_example_file_verbatim() -> None:
 def test_signed_delivery_example(downstream: pytest.Pytester, args: list[str]) -> None:
     _copy_examples(downstream, ["test_signed_delivery.py"])
     downstream.runpytest_subprocess(*args).assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("args", XDIST)
+def test_real_app_example(downstream: pytest.Pytester, args: list[str]) -> None:
+    _copy_examples(downstream, ["test_real_app.py"])
+    downstream.runpytest_subprocess(*args).assert_outcomes(passed=1)
 
 
 @pytest.mark.usefixtures("needs_harness")
@@ -99,7 +105,7 @@ def test_marker_faults(qstash_client, qstash_endpoint, qstash_clock):
     assert delivered[-1].header("Upstash-Retried") == "1"
 
 
-def test_outage_modes(qstash_client, qstash_emulator, qstash_endpoint, qstash_outage):
+def test_outage_modes(qstash_client, qstash_tenant, qstash_endpoint, qstash_outage):
     with qstash_outage("error", status=500):
         with pytest.raises(QStashError, match="500"):
             publish(qstash_client, qstash_endpoint)

@@ -68,27 +68,27 @@ def clock_of(tenant):
     return tenant.control.health()["clock"]
 
 
-def test_session_clock(qstash_emulator, qstash_settings):
-    assert clock_of(qstash_emulator) == qstash_settings.clock == os.environ["EXPECT_CLOCK"]
+def test_session_clock(qstash_tenant, qstash_settings):
+    assert clock_of(qstash_tenant) == qstash_settings.clock == os.environ["EXPECT_CLOCK"]
 
 
 @pytest.mark.qstash(clock="real")
-def test_marker_real(qstash_emulator):
-    assert clock_of(qstash_emulator) == "real"
+def test_marker_real(qstash_tenant):
+    assert clock_of(qstash_tenant) == "real"
 
 
 @pytest.mark.qstash(clock="real")
 class TestClassMarker:
     @pytest.mark.qstash(clock="virtual")
-    def test_closest_marker_wins(self, qstash_emulator):
-        assert clock_of(qstash_emulator) == "virtual"
+    def test_closest_marker_wins(self, qstash_tenant):
+        assert clock_of(qstash_tenant) == "virtual"
 
-    def test_class_marker(self, qstash_emulator):
-        assert clock_of(qstash_emulator) == "real"
+    def test_class_marker(self, qstash_tenant):
+        assert clock_of(qstash_tenant) == "real"
 
 
 @pytest.mark.qstash(colour="blue")
-def test_unknown_marker_option(qstash_emulator):
+def test_unknown_marker_option(qstash_tenant):
     pass
 '''
 
@@ -130,7 +130,7 @@ import pytest
 
 
 @pytest.mark.parametrize("n", range(6))
-def test_isolated(n, qstash_client, qstash_endpoint, qstash_emulator, qstash_receiver,
+def test_isolated(n, qstash_client, qstash_endpoint, qstash_tenant, qstash_receiver,
                   qstash_clock, worker_id):
     url = qstash_endpoint.url_for(f"/t{n}")
     ids = {qstash_client.message.publish(url=url, body=f"{n}-{i}", delay="30s").message_id
@@ -140,18 +140,18 @@ def test_isolated(n, qstash_client, qstash_endpoint, qstash_emulator, qstash_rec
         qstash_receiver.verify(signature=request.header("Upstash-Signature"),
                                body=request.text, url=request.url)
     assert {log.message_id for log in qstash_client.log.list().logs} == ids
-    assert {d["messageId"] for d in qstash_emulator.control.deliveries()} == ids
+    assert {d["messageId"] for d in qstash_tenant.control.deliveries()} == ids
     with open(os.environ["RECORD"], "a") as record:
-        record.write(json.dumps([worker_id, qstash_emulator.token]) + "\\n")
+        record.write(json.dumps([worker_id, qstash_tenant.token]) + "\\n")
 
 
 @pytest.mark.qstash(clock="real")
-def test_other_clock_is_skipped(qstash_emulator):
+def test_other_clock_is_skipped(qstash_tenant):
     pass
 
 
 @pytest.mark.qstash(plan="free")
-def test_plan_is_skipped(qstash_emulator):
+def test_plan_is_skipped(qstash_tenant):
     pass
 '''
 

@@ -12,6 +12,7 @@ from qstash_emulator.scenario_runner.metrics import (
     peak_rate,
     percentile,
     summarize,
+    timeline,
 )
 from qstash_emulator.scenario_runner.model import ScenarioError
 
@@ -105,3 +106,48 @@ def test_an_early_delivery_is_counted() -> None:
     data.publishes = [PublishRecord(0, 0.0, "app", "accepted", 10.0, 5, "msg_a")]
     data.log = [{"messageId": "msg_a", "attempt": 0, "time": 12_000, "status": 200}]
     assert summarize(data)["early"] == 1
+
+
+def _spike_run() -> RunData:
+    """130 s at 10/s with a one-second spike of 200 at t=10; the last publish at 130.5 s."""
+    data = RunData(virtual=True, speed=1.0, wall0=0.0, emu0_ms=0)
+    times = [i / 10 for i in range(1300)] + [10 + i / 200 for i in range(200)] + [130.5]
+    data.publishes = [PublishRecord(i, t, "app", "accepted", t) for i, t in enumerate(times)]
+    return data
+
+
+def test_timeline_shows_a_one_second_spike_at_its_height_and_the_last_second() -> None:
+    line = timeline(_spike_run())
+    assert line["bin_s"] == 1
+    assert line["published_per_s"][10] == 210  # the spike's second: 200 + the steady 10
+    assert line["published_per_s"][9] == line["published_per_s"][11] == 10
+    assert line["t"][-1] == 130 and line["published_per_s"][-1] == 1
+
+
+def test_chart_draws_every_bin_over_its_width_and_no_empty_quota_panel() -> None:
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    import matplotlib.pyplot as plt
+
+    from qstash_emulator.scenario_runner.report import figure
+    from qstash_emulator.scenario_runner.runner import Report
+
+    line = timeline(_spike_run())
+    report = Report("spike", "virtual", 1.0, {}, (), line)
+    chart = figure(report)
+    [rates] = chart.axes  # no quota was set: one panel
+    [published] = [a for a in rates.patches if a.get_label() == "published"]
+    values, edges = published.get_data()[:2]  # (values, edges, baseline)
+    assert max(values) == 210 and edges[-1] == 131  # the last second is drawn to its end
+    plt.close(chart)
+    with_quota = figure(Report("q", "virtual", 1.0, {}, (),
+                               line | {"quota_remaining": [[0.0, 30], [5.0, 0]]}))
+    assert len(with_quota.axes) == 2
+    plt.close(with_quota)
+
+
+def test_summarize_counts_qstash_429_answers_a_fallback_hid() -> None:
+    data = RunData(virtual=True, speed=1.0, wall0=0.0, emu0_ms=0)
+    data.publishes = [PublishRecord(0, 0.0, "app", "fallback", 0.0)]
+    data.queue_stats = {"qstash_429_answers": 1, "fallback_jobs": 1}
+    metrics = summarize(data)
+    assert (metrics["qstash_429"], metrics["rejected_429"], metrics["fallback_jobs"]) == (1, 0, 1)

@@ -76,3 +76,28 @@ def test_cli_writes_a_png_chart(tmp_path: Path) -> None:
     done = _cli(str(ROOT / "scenarios" / "trace_replay.toml"), "--quiet", "--plot", str(chart))
     assert done.returncode == 0, done.stderr
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("target", ["missing.toml", "."])
+def test_cli_a_missing_file_or_a_directory_is_one_line_and_status_2(
+    tmp_path: Path, target: str
+) -> None:
+    done = _cli(str(tmp_path / target), "--quiet")
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("invalid scenario: ") and str(tmp_path) in line
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_plot_without_matplotlib_is_refused_before_the_run(tmp_path: Path) -> None:
+    blocked = ("import sys; sys.modules['matplotlib'] = None; "
+               "from qstash_emulator.cli import main; main(sys.argv[1:])")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QSTASH_EMULATOR_")}
+    done = subprocess.run(
+        [sys.executable, "-c", blocked, "scenario", "run",
+         str(ROOT / "scenarios" / "retries_to_dlq.toml"), "--plot", str(tmp_path / "c.png")],
+        capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "--plot needs matplotlib: pip install 'qstash-emulator[plot]'"]
+    assert done.stdout == ""  # nothing ran

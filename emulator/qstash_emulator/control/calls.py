@@ -9,6 +9,7 @@ answers the same way. Calls that can act on every tenant take `all_tenants=True`
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypedDict, TypeVar, Unpack
@@ -206,11 +207,14 @@ def end_outage(*, all_tenants: bool = False) -> Steps[None]:
 def add_fault(match: str, *, all_tenants: bool = False, **effects: Any) -> Steps[str]:
     """Add a fault rule for destinations matching `match`; returns its id.
 
-    Effects as in the API: `statuses=[500, 200]`, `latency_ms`, `timeout`, `connection_error`,
-    `probability`, `seed`, `duplicate_after_s`, `signature`, `match_type`.
+    Effects as in the API: `statuses=[500, "pass"]`, `latency_ms`, `timeout`,
+    `connection_error`, `probability`, `seed`, `duplicate_after_s`, `signature`, `match_type`.
+    What the emulator warns about in its answer (a listed 2xx) is raised as a `UserWarning`.
     """
     answer = yield Request("POST", CONTROL + "faults", body={"match": match, **effects},
                            params=_tenants(all_tenants), feature="faults")
+    for text in answer.get("warnings", []):
+        warnings.warn(f"fault on {match}: {text}", UserWarning, stacklevel=4)
     return str(answer["id"])
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from . import protocol as p
 from .messages.lifecycle import check_transition
 from .model import LogEvent, Message, Response, State
 from .ports import Clock, IdSource, Store
@@ -26,6 +27,8 @@ class Context:
     clock: Clock
     ids: IdSource
     limits: Limits = field(default_factory=Limits)
+    region: str = p.REGION_NAME
+    """The region this QStash runs in (`Upstash-Region` on every delivery)."""
     wake: Callable[[int | None], None] = lambda due_at_ms: None
     """Tell the scheduler about new work (due at that time; None: look at everything)."""
 

@@ -65,6 +65,7 @@ INVALID_SCHEME = "invalid destination url: endpoint has invalid scheme, add http
 EMPTY_DESTINATION = "a non-empty destination must be provided"
 UNAUTHORIZED = "unauthorized: provide a valid QStash token"
 MESSAGE_NOT_FOUND = "message not found"
+UNKNOWN_FILTER = "invalid filter: unknown field {name!r}"
 DLQ_NOT_FOUND = "dlq message not found"
 TOPIC_NOT_FOUND = "topic {name} not found"
 BODY_TOO_LARGE = "message size exceeds the limit of {limit} bytes"
@@ -92,6 +93,9 @@ ENDPOINTS_INVALID = 'invalid body: want {"endpoints": [{"url": "https://...", "n
 ENDPOINT_URL_INVALID = "invalid endpoint url: {url!r}, add http:// or https://"
 ENDPOINT_NAME_INVALID = "invalid endpoint name: {name!r}"
 ENDPOINT_REMOVE_INVALID = "every endpoint to remove needs a url or a name"
+URL_GROUP_HEADERS_INVALID = (
+    'invalid body: want {"headers": {"<name>": "<value>" or ["<value>", ...]}}'
+)
 
 REDACTED_PREFIX = "REDACTED:"
 

@@ -156,6 +156,9 @@ class Service:
     def remove_endpoints(self, tenant: str, name: str, payload: object) -> None:
         self._url_groups.remove_endpoints(tenant, name, payload)
 
+    def set_url_group_headers(self, tenant: str, name: str, payload: object) -> UrlGroup:
+        return self._url_groups.set_headers(tenant, name, payload)
+
     def get_url_group(self, tenant: str, name: str) -> UrlGroup:
         return self._url_groups.get(tenant, name)
 

@@ -49,9 +49,15 @@ def derived_keys(token: str) -> SigningKeys:
 class TenantDirectory:
     """Maps tokens to tenants; a tenant's name is its token, so ids never collide."""
 
-    def __init__(self, extra_tokens: Iterable[str] = (), *, any_token: bool = False) -> None:
+    def __init__(
+        self, extra_tokens: Iterable[str] = (), *, any_token: bool = False,
+        default_keys: SigningKeys | None = None,
+    ) -> None:
+        """`default_keys` replace the default dev user's public keys (`--signing-keys`)."""
         self.any_token = any_token
         self._initial_keys: dict[str, SigningKeys] = {u.token: u.keys for u in DEV_USERS}
+        if default_keys is not None:
+            self._initial_keys[DEFAULT_TOKEN] = default_keys
         for token in extra_tokens:
             self._initial_keys.setdefault(token, derived_keys(token))
 

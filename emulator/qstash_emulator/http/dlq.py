@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.errors import BadRequest
-from ..core.messages.filters import values
+from ..core.messages.filters import refuse_unknown, values
 from . import workflows
 from .common import FastJSON, lowered_headers, multi_params, read_json, service_of, tenant_of
 from .render import dlq_json
@@ -37,6 +37,8 @@ async def delete_dlq(request: Request) -> Response:
 
 
 async def _ids(request: Request) -> list[str] | None:
+    """The `dlqIds` of a bulk action (body or query), None when it acts on filters."""
+    refuse_unknown(multi_params(request), "dlq")
     payload = await read_json(request)
     if isinstance(payload, dict) and "dlqIds" in payload:
         ids = payload["dlqIds"]

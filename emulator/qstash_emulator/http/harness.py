@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.errors import BadRequest
-from ..core.harness.faults import FaultRule
+from ..core.harness.faults import PASS, FaultRule
 from ..core.harness.outages import Outage
 from ..core.harness.quotas import QuotaReport
 from ..core.service import Service
@@ -109,7 +109,8 @@ async def end_outage(request: Request) -> Response:
 def fault_json(rule: FaultRule) -> Json:
     return {
         "id": rule.rule_id, "match": rule.match, "match_type": rule.match_type.value,
-        "statuses": list(rule.statuses), "latency_ms": rule.latency_ms, "timeout": rule.timeout,
+        "statuses": [PASS if s is None else s for s in rule.statuses],
+        "latency_ms": rule.latency_ms, "timeout": rule.timeout,
         "connection_error": rule.connection_error, "probability": rule.probability,
         "seed": rule.seed, "duplicate_after_s": rule.duplicate_after_s,
         "signature": rule.signature.value if rule.signature else None,
@@ -120,7 +121,8 @@ def fault_json(rule: FaultRule) -> Json:
 async def add_fault(request: Request) -> Response:
     tenant = scope_of(request)
     rule = service_of(request).add_fault(tenant, await read_json(request))
-    return FastJSON({"id": rule.rule_id, "fault": fault_json(rule)})
+    warnings = {"warnings": rule.warnings} if rule.warnings else {}
+    return FastJSON({"id": rule.rule_id, "fault": fault_json(rule)} | warnings)
 
 
 async def list_faults(request: Request) -> Response:

@@ -144,6 +144,7 @@ def delivery_json(record: DeliveryRecord) -> Json:
         "endSeq": record.seq,
         "kind": record.kind.value,
         "status": response.status,
+        "responseHeaders": response.headers,
         "error": response.error,
         "injected": response.injected,
         "fault": response.fault,

@@ -18,11 +18,14 @@ TEMPLATE_KEYS = (
     "callback", "failureCallback", "retryDelayExpression", "label", "labels", "callerIP",
     "queueName", "flowControlKey", "parallelism", "rate", "period",
 )
+BODYLESS_KEYS = tuple(key for key in TEMPLATE_KEYS if key not in ("body", "bodyBase64"))
+"""A schedule created without a body shows no `body` at all (not an empty one)."""
 
 
 def schedule_json(schedule: Schedule, states: dict[str, ScheduleState]) -> dict[str, Any]:
     template = message_json(schedule.template)
-    data = {key: template[key] for key in TEMPLATE_KEYS if key in template}
+    shown = TEMPLATE_KEYS if schedule.template.body else BODYLESS_KEYS
+    data = {key: template[key] for key in shown if key in template}
     data |= {
         "scheduleId": schedule.schedule_id,
         "destination": schedule.destination,

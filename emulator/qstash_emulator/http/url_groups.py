@@ -19,7 +19,8 @@ def url_group_json(group: UrlGroup) -> dict[str, Any]:
         "createdAt": group.created_at_ms,
         "updatedAt": group.updated_at_ms,
         "endpoints": endpoints,
-    }
+    } | ({"headers": {name: [value] for name, value in group.headers.items()}}
+         if group.headers else {})
 
 
 async def upsert_endpoints(request: Request) -> Response:
@@ -38,6 +39,16 @@ async def remove_endpoints(request: Request) -> Response:
         tenant.name, request.path_params["name"], payload
     )
     return FastJSON({})
+
+
+async def set_headers(request: Request) -> Response:
+    """`PATCH /v2/topics/{name}` with `{"headers": {...}}`: the group's default headers."""
+    tenant = tenant_of(request)
+    payload = await read_json(request)
+    group = service_of(request).set_url_group_headers(
+        tenant.name, request.path_params["name"], payload
+    )
+    return FastJSON(url_group_json(group))
 
 
 async def get(request: Request) -> Response:
@@ -64,4 +75,5 @@ routes = [
     Route("/v2/topics/{name}/endpoints", remove_endpoints, methods=["DELETE"]),
     Route("/v2/topics/{name}", get, methods=["GET"]),
     Route("/v2/topics/{name}", delete, methods=["DELETE"]),
+    Route("/v2/topics/{name}", set_headers, methods=["PATCH"]),
 ]

@@ -1,4 +1,4 @@
-"""`qstash-emulator scenario run FILE`: run a scenario, show the verdict, exit 0/1."""
+"""`qstash-emulator scenario run FILE`: run a scenario, show the verdict, exit 0/1/2/3."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .runner import Report
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INVALID, EXIT_MISSING = 0, 1, 2, 3
 
@@ -28,41 +34,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PLOT_NEEDS = "--plot needs matplotlib: pip install 'qstash-emulator[plot]'"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Exit status: 0 passed, 1 an expectation failed, 2 bad scenario, 3 feature missing."""
+    """Exit status: 0 passed, 1 an expectation failed, 2 bad scenario (or file, or --plot
+    without matplotlib), 3 feature missing. Problems are one line on stderr."""
     from rich.console import Console
 
     from .features import FeatureMissing
     from .fields import ScenarioError
-    from .model import load_scenario
-    from .report import RichProgress, plot, summary_table
-    from .runner import prepare, run_scenario
 
     args = build_parser().parse_args(argv)
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
+    if args.plot and not plot_available():  # before the run, not after it
+        err.print(PLOT_NEEDS, style="red", markup=False, highlight=False)
+        return EXIT_INVALID
     try:
-        scenario = prepare(load_scenario(args.file), speed=args.speed, virtual=args.virtual,
-                           smoke=args.smoke)
-        with RichProgress(err) if not args.quiet else _Quiet() as progress:
-            report = asyncio.run(run_scenario(scenario, url=args.url, token=args.token,
-                                              progress=progress))
+        report = _run(args, err)
     except ScenarioError as exc:
-        err.print(f"[red]invalid scenario:[/] {exc}")
+        err.print(f"invalid scenario: {exc}", style="red", markup=False, highlight=False)
         return EXIT_INVALID
     except FeatureMissing as exc:
-        err.print(f"[yellow]cannot run:[/] {exc}")
+        err.print(f"cannot run: {exc}", style="yellow", markup=False, highlight=False)
         return EXIT_MISSING
+    return _show(report, args, err)
+
+
+def _run(args: argparse.Namespace, err: Console) -> Report:
+    from .model import load_scenario
+    from .report import RichProgress
+    from .runner import prepare, run_scenario
+
+    scenario = prepare(load_scenario(args.file), speed=args.speed, virtual=args.virtual,
+                       smoke=args.smoke)
+    with RichProgress(err) if not args.quiet else _Quiet() as progress:
+        return asyncio.run(run_scenario(scenario, url=args.url, token=args.token,
+                                        progress=progress))
+
+
+def _show(report: Report, args: argparse.Namespace, err: Console) -> int:
+    from rich.console import Console
+
+    from .report import plot, summary_table
+
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
         Console().print(summary_table(report))
     if args.plot:
-        try:
-            plot(report, args.plot)
-        except RuntimeError as exc:
-            err.print(f"[red]{exc}[/]")
-            return EXIT_INVALID
+        plot(report, args.plot)
     return EXIT_PASSED if report.passed else EXIT_FAILED
+
+
+def plot_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class _Quiet:

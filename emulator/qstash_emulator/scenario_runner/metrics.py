@@ -11,7 +11,7 @@ from typing import Any
 ACCEPTED, REJECTED_429, FALLBACK, ERROR = "accepted", "rejected_429", "fallback", "error"
 
 METRICS = (
-    "published", "accepted", "rejected_429", "fallback_jobs", "fallback_episodes",
+    "published", "accepted", "rejected_429", "qstash_429", "fallback_jobs", "fallback_episodes",
     "publish_errors", "delivered", "deliveries", "attempts", "retried", "dlq", "duplicates",
     "duplicates_handled", "early", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms",
     "max_latency_ms", "peak_delivery_rate", "wall_s",
@@ -101,6 +101,7 @@ def summarize(data: RunData) -> dict[str, float | None]:
         "published": len(data.publishes),
         "accepted": outcomes[ACCEPTED],
         "rejected_429": outcomes[REJECTED_429],
+        "qstash_429": stats.get("qstash_429_answers", outcomes[REJECTED_429]),
         "fallback_jobs": stats.get("fallback_jobs", outcomes[FALLBACK]),
         "fallback_episodes": stats.get("fallback_episodes", 0),
         "publish_errors": outcomes[ERROR],
@@ -166,8 +167,9 @@ def _first_success_times(data: RunData) -> dict[int, float]:
     return firsts
 
 
-def timeline(data: RunData, bins: int = 120) -> dict[str, Any]:
-    """Per-bin counts over scenario time for the chart and the JSON report."""
+def timeline(data: RunData, bins: int = 3600) -> dict[str, Any]:
+    """Per-bin rates over scenario time for the chart and the JSON report: one-second bins
+    (wider only past `bins` seconds), so a one-second spike shows at its height."""
     ends = [p.t for p in data.publishes] + delivery_times(data) + [0.0]
     span = max(ends) or 1.0
     width = max(1.0, math.ceil(span / bins))

@@ -135,6 +135,8 @@ def load_scenario(path: str | Path) -> Scenario:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ScenarioError(f"{source}: {exc.strerror or exc}") from None
     return parse_scenario(data, base=source.parent, default_name=source.stem)
 
 

@@ -6,11 +6,17 @@ import asyncio
 import importlib
 import inspect
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .features import FeatureMissing
 from .metrics import ACCEPTED, ERROR, FALLBACK, REJECTED_429
 from .model import Publish
+
+if TYPE_CHECKING:
+    from qstash.http import RetryConfig
+
+QUEUE_RETRY: RetryConfig = {"retries": 1, "backoff": lambda attempt: 100.0}
+"""What the queue's own client retries (once, after 100 ms, on transport errors only)."""
 
 
 @dataclass(frozen=True)
@@ -19,6 +25,29 @@ class Outcome:
     message_id: str | None = None
     backend: str | None = None
     error: str | None = None
+
+
+class TooManyCounter:
+    """Counts QStash's 429 answers as an httpx response hook: a queue that falls back hides
+    them from its caller, so outcomes alone cannot tell how often QStash refused."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def __call__(self, response: Any) -> None:
+        if response.status_code == 429:
+            self.count += 1
+
+    def watch(self, client: Any) -> Any:
+        """`client` (an `AsyncQStash`) with this counter on its HTTP client."""
+        http: Any = getattr(getattr(client, "http", None), "_client", None)
+        hooks = getattr(http, "event_hooks", None)
+        if hooks is not None:
+            http.event_hooks = {**hooks, "response": [*hooks.get("response", []), self]}
+        return client
+
+    def stats(self) -> dict[str, Any]:
+        return {"qstash_429_answers": self.count}
 
 
 class Publisher(Protocol):
@@ -36,7 +65,8 @@ class SdkPublisher:
         from qstash import AsyncQStash
 
         self._settings = settings
-        self._client = AsyncQStash(token, base_url=url, retry=False)
+        self._too_many = TooManyCounter()
+        self._client = self._too_many.watch(AsyncQStash(token, base_url=url, retry=False))
 
     async def publish(self, seq: int, url: str, delay_s: int) -> Outcome:
         from qstash.errors import DailyMessageLimitExceededError, RateLimitExceededError
@@ -58,7 +88,7 @@ class SdkPublisher:
         return Outcome(ACCEPTED, getattr(result, "message_id", None), "qstash")
 
     async def stats(self) -> dict[str, Any]:
-        return {}
+        return self._too_many.stats()
 
     async def close(self) -> None:
         http = getattr(self._client, "http", None)
@@ -76,6 +106,13 @@ class QueuePublisher:
                    **settings.queue_options}
         cls = getattr(module, "AsyncRequestQueue", None)
         self._async = cls is not None
+        self._too_many = TooManyCounter()
+        if self._async and "qstash_client" not in options:
+            from qstash import AsyncQStash
+
+            retry = options.pop("qstash_retry", None) or QUEUE_RETRY
+            options["qstash_client"] = self._too_many.watch(
+                AsyncQStash(token, base_url=url, retry=retry))
         self._queue = (cls or module.RequestQueue)(**options)
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
@@ -99,7 +136,8 @@ class QueuePublisher:
         return Outcome(outcome, getattr(job, "message_id", None), backend)
 
     async def stats(self) -> dict[str, Any]:
-        return dict(await self._call("stats"))
+        counted = self._too_many.stats() if self._async else {}
+        return dict(await self._call("stats")) | counted
 
     async def close(self) -> None:
         await self._call("close")

@@ -13,7 +13,8 @@ from .runner import Report
 
 ROWS = (
     ("published", "published"), ("accepted", "accepted by QStash"),
-    ("rejected_429", "429 answers"), ("fallback_jobs", "fallback jobs"),
+    ("qstash_429", "429 answers from QStash"), ("rejected_429", "429s the publisher saw"),
+    ("fallback_jobs", "fallback jobs"),
     ("fallback_episodes", "fallback episodes"), ("publish_errors", "publish errors"),
     ("delivered", "delivered (jobs)"), ("deliveries", "requests at destinations"),
     ("retried", "retried attempts"), ("dlq", "in the DLQ"), ("duplicates", "duplicates"),
@@ -61,33 +62,43 @@ def summary_table(report: Report) -> Table:
 
 
 def plot(report: Report, path: str | Path) -> None:
-    """Rates, quota and fallback over scenario time as a PNG (needs the `plot` extra)."""
-    try:
-        import matplotlib
+    """The chart of `figure` as a PNG (needs the `plot` extra)."""
+    import matplotlib.pyplot as plt
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise RuntimeError(
-            "--plot needs matplotlib: pip install 'qstash-emulator[plot]'") from None
+    chart = figure(report)
+    chart.savefig(path)
+    plt.close(chart)
+
+
+def figure(report: Report) -> Any:
+    """Rates (and the daily quota, when the scenario sets one) over scenario time; each bin is
+    drawn over its whole width, the last one included."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     line = report.timeline
-    figure, (rates, quota) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    samples = line.get("quota_remaining") or []
+    chart, axes = plt.subplots(2 if samples else 1, 1, figsize=(10, 6 if samples else 4),
+                                sharex=True, squeeze=False)
+    rates = axes[0][0]
+    edges = [*line["t"], line["t"][-1] + line["bin_s"]] if line.get("t") else [0.0]
     for key, label in (("published_per_s", "published"), ("delivered_per_s", "delivered"),
                        ("rejected_429_per_s", "429"), ("fallback_per_s", "fallback")):
         if any(line.get(key, [])):
-            rates.plot(line["t"], line[key], label=label, drawstyle="steps-post")
+            rates.stairs(line[key], edges, label=label)
     rates.set_ylabel("per second")
     rates.legend(loc="upper right")
     rates.set_title(f"scenario {report.scenario}")
-    samples = line.get("quota_remaining") or []
     if samples:
+        quota = axes[1][0]
         quota.plot([s[0] for s in samples], [s[1] for s in samples], label="daily quota left")
         quota.legend(loc="upper right")
-    quota.set_ylabel("quota remaining")
-    quota.set_xlabel("scenario time (s)")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+        quota.set_ylabel("quota remaining")
+    axes[-1][0].set_xlabel("scenario time (s)")
+    chart.tight_layout()
+    return chart
 
 
 def _fmt(value: float | None) -> str:

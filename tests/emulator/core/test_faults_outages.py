@@ -52,6 +52,23 @@ def test_status_sequence_then_the_real_destination() -> None:
     assert rule.rule_id == "fault_1"
 
 
+def test_a_pass_entry_lets_that_attempt_through_and_a_listed_2xx_warns() -> None:
+    faults = Faults()
+    rule = faults.add({"match": URL, "statuses": [500, "pass", None, 204],
+                       "latency_ms": 0}, "t")
+    effects = [faults.effect_for("t", URL) for _ in range(5)]
+    assert [e.status if e else "real" for e in effects] == [500, "real", "real", 204, "real"]
+    assert rule.statuses == (500, None, None, 204)
+    assert "[204]" in rule.warnings[0] and "pass" in rule.warnings[0]
+    slow = faults.add({"match": "http://127.0.0.1:9000/slow", "statuses": ["pass"],
+                       "latency_ms": 50}, "t")
+    effect = faults.effect_for("t", "http://127.0.0.1:9000/slow")
+    assert effect is not None and effect.status is None and effect.latency_ms == 50
+    assert slow.warnings == []
+    with pytest.raises(BadRequest, match='"pass"'):
+        parse_rule({"match": URL, "statuses": ["skip"]}, "t", "f9")
+
+
 def test_seeded_probability_is_reproducible() -> None:
     def draws(seed: int) -> list[int | None]:
         faults = Faults()

@@ -95,6 +95,12 @@ CASES = [
     Case("Unknown DLQ entry", "POST", "/v2/dlq/retry/123-4", 404, "dlq message not found"),
     Case("Bulk cancel with a bad body", "DELETE", "/v2/messages", 400, "messageIds",
          body=b'{"messageIds": "msg_1"}'),
+    Case("Bulk cancel count out of range", "DELETE", "/v2/messages?count=501", 400,
+         "invalid count"),
+    Case("Unknown filter field", "DELETE", "/v2/dlq?labeel=x", 400,
+         "invalid filter: unknown field 'labeel'"),
+    Case("URL-group headers in a bad shape", "PATCH", "/v2/topics/g", 400, "headers",
+         body=b'{"headers": ["X"]}'),
     Case("Wrong method", "GET", f"/v2/publish/{DEST}", 405, "method not allowed"),
     Case("Unknown path", "GET", "/v2/nothing-here", 404, "not found"),
     Case("Advance without seconds", "POST", "/__emulator__/clock/advance", 400, "seconds",
@@ -111,6 +117,8 @@ CASES = [
          body=b'{"statuses": [500]}'),
     Case("Fault without effect", "POST", "/__emulator__/faults", 400, "effect",
          body=b'{"match": "http://127.0.0.1:9/x"}'),
+    Case('Fault status that is neither a status nor `"pass"`', "POST", "/__emulator__/faults",
+         400, "statuses", body=b'{"match": "http://127.0.0.1:9/x", "statuses": ["skip"]}'),
     Case("Unknown fault", "DELETE", "/__emulator__/faults/fault_999", 404, "fault not found"),
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from qstash import QStash
 
 from pytest_qstash.control import EmulatorControl
@@ -106,3 +107,100 @@ def test_an_unexpected_failure_is_answered_in_the_error_format() -> None:
                             headers=_auth(DEFAULT_TOKEN))
     assert answer.status_code == 500
     assert answer.json() == {"error": "internal error: ConnectionError: store unreachable"}
+
+
+def test_bulk_cancel_honours_count_with_all_and_with_filters(
+    server: EmulatorServer, token: str, client: QStash, endpoint: Endpoint,
+    control: EmulatorControl,
+) -> None:
+    ids = []
+    for label in ("a", "a", "a", "b", "b"):
+        ids.append(client.message.publish(url=endpoint.url, body="x", delay=600,
+                                          label=label).message_id)
+        control.advance(1)
+    one = httpx.delete(f"{server.url}/v2/messages", headers=_auth(token), params={"count": 1})
+    assert one.json() == {"cancelled": 1}
+    assert _pending(client, ids) == ids[1:]  # the oldest went first
+    by_label = httpx.delete(f"{server.url}/v2/messages", headers=_auth(token),
+                            params={"label": "a", "count": 1})
+    assert by_label.json() == {"cancelled": 1}
+    assert _pending(client, ids) == ids[2:]
+    in_body = httpx.request("DELETE", f"{server.url}/v2/messages", headers=_auth(token),
+                            json={"label": "b", "count": 1})
+    assert in_body.json() == {"cancelled": 1}
+    rest = httpx.delete(f"{server.url}/v2/messages", headers=_auth(token))
+    assert rest.json() == {"cancelled": 2}
+    for count in ("0", "501", "many"):
+        refused = httpx.delete(f"{server.url}/v2/messages", headers=_auth(token),
+                               params={"count": count})
+        assert refused.status_code == 400 and "count" in refused.json()["error"]
+
+
+def _pending(client: QStash, ids: list[str]) -> list[str]:
+    states = {log.message_id: log.state.value for log in reversed(client.log.list().logs)}
+    return [i for i in ids if states[i] == "CREATED"]
+
+
+def test_dlq_bulk_delete_and_retry_honour_count(
+    server: EmulatorServer, token: str, client: QStash, control: EmulatorControl,
+) -> None:
+    for _ in range(4):
+        client.message.publish(url="http://127.0.0.1:9/closed", body="x", retries=0)
+    control.advance(1)
+    deleted = httpx.delete(f"{server.url}/v2/dlq", headers=_auth(token), params={"count": 1})
+    assert deleted.json()["deleted"] == 1 and deleted.json()["cursor"]
+    retried = httpx.post(f"{server.url}/v2/dlq/retry", headers=_auth(token),
+                         params={"count": 2})
+    assert len(retried.json()["responses"]) == 2 and retried.json()["cursor"]
+    assert len(client.dlq.list().messages) == 1
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("DELETE", "/v2/messages"), ("DELETE", "/v2/dlq"), ("POST", "/v2/dlq/retry"),
+    ("GET", "/v2/dlq"), ("GET", "/v2/events"), ("GET", "/v2/logs"),
+])
+def test_an_unknown_filter_key_is_refused_before_anything_happens(
+    server: EmulatorServer, token: str, client: QStash, control: EmulatorControl,
+    method: str, path: str,
+) -> None:
+    pending = client.message.publish(url="http://127.0.0.1:9/later", body="x", delay=600,
+                                     label="x")
+    client.message.publish(url="http://127.0.0.1:9/closed", body="x", retries=0, label="x")
+    control.advance(1)
+    answer = httpx.request(method, server.url + path, headers=_auth(token),
+                           params={"labeel": "x"})
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "invalid filter: unknown field 'labeel'"}
+    with_ids = httpx.request(method, server.url + path, headers=_auth(token),
+                             params={"dlqIds": "1-1", "labeel": "x"})
+    assert with_ids.status_code == 400
+    assert client.message.get(pending.message_id).message_id == pending.message_id
+    assert len(client.dlq.list().messages) == 1
+    in_body = httpx.request("DELETE", f"{server.url}/v2/messages", headers=_auth(token),
+                            json={"urll": "http://127.0.0.1:9/later"})
+    assert in_body.status_code == 400
+
+
+def test_known_filter_keys_are_accepted_in_any_case(
+    server: EmulatorServer, token: str, client: QStash,
+) -> None:
+    params = {"callerIP": "1.2.3.4", "topicName": "t", "responseStatus": "500", "api": "x",
+              "fromDate": "0", "qstash_token": token}
+    assert httpx.get(f"{server.url}/v2/dlq", params=params).status_code == 200
+    logs = {"state": "DELIVERED", "host": "h", "path": "/p", "messageIds": "m", "count": "5"}
+    assert httpx.get(f"{server.url}/v2/events", headers=_auth(token),
+                     params=logs).status_code == 200
+    host_on_dlq = httpx.get(f"{server.url}/v2/dlq", headers=_auth(token), params={"host": "h"})
+    assert host_on_dlq.status_code == 400  # QStash's DLQ endpoint knows no host/path filter
+
+
+def test_delivery_records_keep_the_response_headers(
+    client: QStash, endpoint: Endpoint, control: EmulatorControl,
+) -> None:
+    endpoint.respond_with(200, headers={"X-Queue-Replayed": "true"}, body="done")
+    result = client.message.publish(url=endpoint.url, body="x")
+    control.advance(1)
+    [delivery] = control.deliveries(result.message_id)
+    answered = {name.lower(): value for name, value in delivery["responseHeaders"].items()}
+    assert answered["x-queue-replayed"] == "true"  # names as the destination sent them
+    assert delivery["responseBody"] == "done"

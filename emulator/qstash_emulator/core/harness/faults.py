@@ -17,6 +17,8 @@ from ..errors import BadRequest
 from ..messages.signing import SignatureClaims, body_hash
 
 GLOB_CHARS = frozenset("*?[")
+PASS = "pass"
+"""A `statuses` entry letting the real destination answer that attempt (JSON null too)."""
 WRONG_SUBJECT_SUFFIX = "/not-this-url"
 
 
@@ -41,7 +43,7 @@ class FaultRule:
     tenant: str | None
     match: str
     match_type: MatchType
-    statuses: tuple[int, ...] = ()
+    statuses: tuple[int | None, ...] = ()  # None: the real destination answers
     latency_ms: int = 0
     timeout: bool = False
     connection_error: bool = False
@@ -58,6 +60,16 @@ class FaultRule:
         if self.match_type is MatchType.PREFIX:
             return url.startswith(self.match)
         return fnmatchcase(url, self.match)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the rule does that a test rarely wants (shown in the answer that adds it)."""
+        fake = sorted({s for s in self.statuses if s is not None and 200 <= s < 300})
+        if not fake:
+            return []
+        return [f"statuses {fake} answer in the destination's place: the attempt counts as "
+                f'delivered and the destination never sees it; use "{PASS}" to let the real '
+                "destination answer an attempt"]
 
     @property
     def fails(self) -> bool:
@@ -159,6 +171,8 @@ class Faults:
                 return Effect(rule.rule_id, latency_ms=rule.latency_ms) if rule.latency_ms else None
             status = rule.statuses[live.position]
             live.position += 1
+            if status is None and not rule.latency_ms:
+                return None
             return Effect(rule.rule_id, status=status, latency_ms=rule.latency_ms)
         if rule.timeout or rule.connection_error:
             return Effect(rule.rule_id, timeout=rule.timeout,
@@ -241,14 +255,19 @@ def _match_type(value: object, match: str) -> MatchType:
         raise BadRequest('match_type must be "exact", "prefix" or "glob"') from None
 
 
-def _statuses(value: object) -> tuple[int, ...]:
+def _statuses(value: object) -> tuple[int | None, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not value or not all(
-        isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in value
-    ):
-        raise BadRequest("statuses must be a non-empty list of HTTP statuses (100..599)")
-    return tuple(value)
+    if not isinstance(value, list) or not value or not all(map(_status_entry, value)):
+        raise BadRequest(f'statuses must be a non-empty list of HTTP statuses (100..599) or '
+                         f'"{PASS}" (the real destination answers that attempt)')
+    return tuple(None if s in (None, PASS) else s for s in value)
+
+
+def _status_entry(value: object) -> bool:
+    if value is None or value == PASS:
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
 
 
 def _int(body: Mapping[str, object], name: str, default: int | None) -> int | None:

@@ -83,7 +83,7 @@ class Attempts:
             p.SIGNATURE: self._signature(message, body),
             p.MESSAGE_ID: message.message_id,
             p.RETRIED: str(message.retried),
-            p.REGION: p.REGION_NAME,
+            p.REGION: self.ctx.region,
         }
         optional = {
             p.CALLER_IP: message.caller_ip,

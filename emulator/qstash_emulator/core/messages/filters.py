@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
+from .. import protocol as p
 from ..errors import BadRequest
 from ..model import Message
 
@@ -25,6 +26,33 @@ MESSAGE_FIELDS: dict[str, Callable[[Message], Iterable[str | None]]] = {
     "host": lambda m: [urlsplit(m.url).hostname],
     "path": lambda m: [urlsplit(m.url).path],
 }
+
+
+_IDENTITY = frozenset({
+    "messageid", "url", "topicname", "queuename", "scheduleid", "callerip", "label",
+    "flowcontrolkey", "fromdate", "todate",
+    "api",  # the SDKs still send it; QStash ignores it
+    "qstash_token",  # authentication, not a filter
+})
+_WORKFLOW_DLQ = frozenset({
+    "source", "workflowrunid", "workflowurl", "workflowcreatedat", "failurefunctionstate",
+})
+KNOWN_PARAMS = {
+    "messages": _IDENTITY | {"messageids", "host", "path", "count"},
+    "dlq": _IDENTITY | _WORKFLOW_DLQ | {"dlqids", "responsestatus", "cursor", "count"},
+    "logs": _IDENTITY | {"messageids", "host", "path", "state", "cursor", "count"},
+}
+"""The query (or legacy body) keys each filtered endpoint knows, lower-cased."""
+
+MAX_CANCEL_COUNT = 500
+
+
+def refuse_unknown(params: Mapping[str, Sequence[str]], endpoint: str) -> None:
+    """400 for a key `endpoint` does not know (a typo must not widen a bulk action)."""
+    known = KNOWN_PARAMS[endpoint]
+    unknown = sorted(name for name in params if name.lower() not in known)
+    if unknown:
+        raise BadRequest(p.UNKNOWN_FILTER.format(name=unknown[0]))
 
 
 def values(params: Mapping[str, Sequence[str]], name: str) -> list[str]:
@@ -99,6 +127,14 @@ def paginate(
         if len(items) > count:
             return Page(items[:count], key(items[count - 1]))
     return Page(items, None)
+
+
+def cancel_count(params: Mapping[str, Sequence[str]]) -> int | None:
+    """A bulk cancel's `count` (1..500); None: every match."""
+    count = int_param(params, "count")
+    if count is not None and not 1 <= count <= MAX_CANCEL_COUNT:
+        raise BadRequest(f"invalid count: {count}, want 1..{MAX_CANCEL_COUNT}")
+    return count
 
 
 def page_size(params: Mapping[str, Sequence[str]], default: int, maximum: int) -> int:

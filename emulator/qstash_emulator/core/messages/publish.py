@@ -14,9 +14,9 @@ from ..gating.queues import Queues, enqueued
 from ..harness.quotas import Quotas
 from ..model import DlqEntry, Kind, Message, State, WorkflowRef
 from ..plans import Plans
-from ..url_groups.url_groups import Target, targets
+from ..url_groups.url_groups import Target, targets, with_group_defaults
 from .hooks import MessageHooks, NoHooks
-from .parse import Parsed, parse_publish
+from .parse import Parsed, parse_destination, parse_publish
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +48,14 @@ class Publisher:
         self.queues = queues
         self.hooks: MessageHooks = NoHooks()
 
-    def parse(self, request: PublishRequest, caller_ip: str | None) -> Parsed:
+    def parse(self, tenant: str, request: PublishRequest, caller_ip: str | None) -> Parsed:
         limit = self.ctx.limits.max_body_bytes
         if len(request.body) > limit:
             raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=limit))
+        destination = parse_destination(request.destination)
         parsed = parse_publish(
             request.destination,
-            request.headers,
+            with_group_defaults(self.ctx.store, tenant, destination, request.headers),
             request.body,
             now_ms=self.ctx.now_ms(),
             caller_ip=caller_ip,
@@ -74,7 +75,8 @@ class Publisher:
     ) -> list[list[Published]]:
         """All or nothing: every element is validated (queues, groups, quota) before any is
         accepted. A URL group costs one message per endpoint."""
-        parsed = [self.hooks.shape(tenant, self.for_plan(tenant, self.parse(request, caller_ip)),
+        parsed = [self.hooks.shape(tenant, self.for_plan(tenant, self.parse(tenant, request,
+                                                                            caller_ip)),
                                    request.headers) for request in requests]
         self._check_queues(tenant, parsed)
         found = [targets(self.ctx.store, tenant, item.destination) for item in parsed]

@@ -9,7 +9,15 @@ from ..context import Context
 from ..errors import NotFound
 from ..gating.admission import Admission
 from ..model import DlqEntry, LogEvent, Message, State
-from .filters import MessageFilter, Page, page_size, paginate, values
+from .filters import (
+    MessageFilter,
+    Page,
+    cancel_count,
+    page_size,
+    paginate,
+    refuse_unknown,
+    values,
+)
 
 LOG_STATE_ALIASES = {
     "CANCELLED": ("CANCELED",),
@@ -41,13 +49,16 @@ class Queries:
 
     def cancel_many(self, tenant: str, ids: list[str] | None, params: Mapping[str, Sequence[str]]
                     ) -> int:
-        """Cancel by ids, or by filters; no ids and no filters cancels every pending message."""
+        """Cancel by ids, or by filters (no filters: every pending message), oldest first and
+        at most `count` of them when given."""
+        refuse_unknown(params, "messages")
         if ids is not None:
             return sum(self._cancel_if_known(tenant, message_id) for message_id in ids)
         wanted = MessageFilter.from_params(params)
-        chosen = [m for m in self.ctx.store.active_messages(tenant)
-                  if wanted.matches(m, m.created_at_ms)]
-        return sum(self.cancel(tenant, m.message_id) for m in chosen)
+        count = cancel_count(params)
+        matching = sorted((m for m in self.ctx.store.active_messages(tenant)
+                           if wanted.matches(m, m.created_at_ms)), key=lambda m: m.created_at_ms)
+        return sum(self.cancel(tenant, m.message_id) for m in matching[:count])
 
     def _cancel_if_known(self, tenant: str, message_id: str) -> int:
         message = self.ctx.store.get_message(tenant, message_id)
@@ -65,6 +76,7 @@ class Queries:
             raise NotFound(p.DLQ_NOT_FOUND)
 
     def list_dlq(self, tenant: str, params: Mapping[str, Sequence[str]]) -> Page[DlqEntry]:
+        refuse_unknown(params, "dlq")
         wanted = MessageFilter.from_params(params)
         statuses = {int(s) for s in values(params, "responseStatus") if s.lstrip("-").isdigit()}
         ids = set(values(params, "dlqIds"))
@@ -82,6 +94,7 @@ class Queries:
 
     # logs
     def list_logs(self, tenant: str, params: Mapping[str, Sequence[str]]) -> Page[LogEvent]:
+        refuse_unknown(params, "logs")
         wanted = MessageFilter.from_params(params)
         states = _states(values(params, "state"))
         chosen = (

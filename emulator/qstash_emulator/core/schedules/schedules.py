@@ -49,7 +49,7 @@ class Schedules:
         schedule_id = _schedule_id(headers.get(p.SCHEDULE_ID_HEADER))
         if p.NOT_BEFORE in headers:
             raise BadRequest(p.SCHEDULE_NOT_BEFORE)
-        parsed = self.publisher.parse(request, caller_ip)
+        parsed = self.publisher.parse(tenant, request, caller_ip)
         queue = _queue_name(headers.get(p.QUEUE_NAME))
         now_ms = self.ctx.now_ms()
         next_at_ms = cron.next_after_ms(now_ms)

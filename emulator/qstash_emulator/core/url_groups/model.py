@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,3 +22,6 @@ class UrlGroup:
     created_at_ms: int
     updated_at_ms: int
     endpoints: tuple[GroupEndpoint, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+    """Default publish headers: every publish to the group carries them unless it sets its own
+    (`Upstash-Forward-*` headers reach the endpoints, `Upstash-*` settings apply)."""

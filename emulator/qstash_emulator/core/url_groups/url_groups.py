@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -32,6 +33,18 @@ def targets(store: Store, tenant: str, destination: Destination) -> list[Target]
     if group is None:
         raise NotFound(p.TOPIC_NOT_FOUND.format(name=name))
     return [Target(e.url, group.name, e.name) for e in group.endpoints]
+
+
+def with_group_defaults(
+    store: Store, tenant: str, destination: Destination, headers: Mapping[str, str]
+) -> Mapping[str, str]:
+    """A publish's (lower-cased) headers under the default headers of its URL group, if any."""
+    if destination.url_group is None:
+        return headers
+    group = store.get_url_group(tenant, destination.url_group)
+    if group is None or not group.headers:
+        return headers
+    return {name.lower(): value for name, value in group.headers.items()} | dict(headers)
 
 
 class UrlGroups:
@@ -70,7 +83,14 @@ class UrlGroups:
                 name=name, plan=self.plans.plan(tenant).name, limit=limit))
         now_ms = self.ctx.now_ms()
         group = UrlGroup(tenant, name, existing.created_at_ms if existing else now_ms, now_ms,
-                         tuple(endpoints))
+                         tuple(endpoints), existing.headers if existing else {})
+        self.ctx.store.put_url_group(group)
+        return group
+
+    def set_headers(self, tenant: str, name: str, payload: object) -> UrlGroup:
+        """Replace the group's default publish headers (`{"headers": {}}` clears them)."""
+        headers = _default_headers(payload)
+        group = replace(self.get(tenant, name), headers=headers, updated_at_ms=self.ctx.now_ms())
         self.ctx.store.put_url_group(group)
         return group
 
@@ -90,6 +110,20 @@ class UrlGroups:
             return
         self.ctx.store.put_url_group(replace(group, endpoints=kept,
                                              updated_at_ms=self.ctx.now_ms()))
+
+
+def _default_headers(payload: object) -> dict[str, str]:
+    """`{"headers": {"Name": "value" or ["value", ...]}}` -> name -> value (lists joined)."""
+    raw = payload.get("headers") if isinstance(payload, dict) else None
+    if not isinstance(raw, dict):
+        raise BadRequest(p.URL_GROUP_HEADERS_INVALID)
+    headers = {}
+    for name, value in raw.items():
+        items = value if isinstance(value, list) else [value]
+        if not name or not items or not all(isinstance(item, str) for item in items):
+            raise BadRequest(p.URL_GROUP_HEADERS_INVALID)
+        headers[name] = ", ".join(items)
+    return headers
 
 
 def _check_name(name: str) -> None:
