@@ -1,4 +1,5 @@
-"""The composition root: store, clock, ids, service, dispatcher and scheduler wired together."""
+"""The composition root: store, clock, ids, service, dispatcher and scheduler wired together;
+each part is handed the store areas it uses."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from .core.errors import BadRequest
 from .core.harness.faults import Faults
 from .core.harness.outages import Outages
 from .core.harness.quotas import Quotas
+from .core.harness.view import SHARED_REFRESH_S, HarnessView
 from .core.plans import Plans
-from .core.ports import Clock, Dispatcher, IdSource, Store
+from .core.ports import Clock, Dispatcher, IdSource, MetaStore, Store, UsageStore
 from .core.service import Service
 from .core.tenants import TenantDirectory
 from .delivery.dispatchers import AiohttpDispatcher
@@ -46,13 +48,18 @@ class Emulator:
         self.clock = clock or _clock_for(self.settings)
         self.store = store or _store_for(self.settings)
         inner = dispatcher or AiohttpDispatcher(self.settings.concurrency)
-        ctx = Context(self.store, self.clock, ids or RandomIds(self.settings.seed),
+        ids = ids or RandomIds(self.settings.seed)
+        store = self.store
+        ctx = Context(store.messages, store.history, self.clock, ids,
                       Limits(max_body_bytes=self.settings.max_body_bytes))
-        plans = _plans_for(self.settings, self.clock, self.store)
-        faults = Faults()
+        plans = _plans_for(self.settings, self.clock, store.usage)
+        shared_s = None if store.poll_s is None else SHARED_REFRESH_S
+        view = HarnessView(store.harness, self.clock.wall, shared_s)
+        faults = Faults(store.harness, view, ids)
         self.service = Service(
-            ctx, TenantDirectory(self.settings.tokens, any_token=self.settings.any_token),
-            plans, Quotas(self.clock, plans, self.store), faults, Outages(),
+            ctx, store, TenantDirectory(self.settings.tokens, any_token=self.settings.any_token),
+            plans, Quotas(self.clock, plans, store.usage), faults,
+            Outages(store.harness, view, ids),
         )
         self.dispatcher = FaultInjector(inner, faults, self.clock)
         self.scheduler = Scheduler(
@@ -61,10 +68,10 @@ class Emulator:
         )
         ctx.wake = self.scheduler.notify
         self.scheduler.tickers.append(DuplicateTicker(
-            faults, self.service.attempts, self.store, inner, self.scheduler.spawn))
+            faults, self.service.attempts, store.messages, inner, self.scheduler.spawn))
         self._restore_clock()
-        if isinstance(self.clock, VirtualClock) and self.store.poll_s is not None:
-            self.scheduler.tickers.append(SharedClock(self.clock, self.store))
+        if isinstance(self.clock, VirtualClock) and store.poll_s is not None:
+            self.scheduler.tickers.append(SharedClock(self.clock, store.config))
 
     @property
     def store_name(self) -> str:
@@ -104,10 +111,10 @@ class Emulator:
     def _set_clock(self, clock: VirtualClock, timestamp_ms: int) -> None:
         """Move the virtual clock and keep its time in the store (a restart resumes from it)."""
         clock.set_ms(timestamp_ms)
-        self.store.set_meta(CLOCK_META, str(clock.now_ms()))
+        self.store.config.set_meta(CLOCK_META, str(clock.now_ms()))
 
     def _restore_clock(self) -> None:
-        saved = self.store.get_meta(CLOCK_META)
+        saved = self.store.config.get_meta(CLOCK_META)
         if saved is not None and isinstance(self.clock, VirtualClock):
             self.clock.set_ms(int(saved))
 
@@ -128,15 +135,15 @@ class SharedClock:
     """A ticker that moves this instance's virtual clock to where another instance on the same
     store moved it (looked up on every scheduler pass, so within the store's poll time)."""
 
-    def __init__(self, clock: VirtualClock, store: Store) -> None:
+    def __init__(self, clock: VirtualClock, meta: MetaStore) -> None:
         self._clock = clock
-        self._store = store
+        self._meta = meta
 
     def next_due_ms(self) -> int | None:
         return None
 
     def fire_due(self, now_ms: int) -> int:
-        saved = self._store.get_meta(CLOCK_META)
+        saved = self._meta.get_meta(CLOCK_META)
         if saved is None or int(saved) <= self._clock.now_ms():
             return 0
         self._clock.set_ms(int(saved))
@@ -147,7 +154,7 @@ def _clock_for(settings: Settings) -> Clock:
     return VirtualClock() if settings.clock == "virtual" else SystemClock(settings.speed)
 
 
-def _plans_for(settings: Settings, clock: Clock, store: Store) -> Plans:
+def _plans_for(settings: Settings, clock: Clock, store: UsageStore) -> Plans:
     overrides = {"daily": settings.daily_quota, "monthly": settings.monthly_quota,
                  "burst": settings.burst_rate}
     chosen = {k: v for k, v in overrides.items() if v is not None}

@@ -14,6 +14,7 @@ from ..gating.queues import Queues, enqueued
 from ..harness.quotas import Quotas
 from ..model import DlqEntry, Kind, Message, State
 from ..plans import Plans
+from ..ports import UrlGroupStore
 from ..url_groups.url_groups import Target, targets
 from .parse import Parsed, parse_publish
 
@@ -38,9 +39,11 @@ class Publisher:
     """Creating messages: publish, batch, DLQ retry, and the copies schedules make."""
 
     def __init__(
-        self, ctx: Context, gates: Admission, plans: Plans, quotas: Quotas, queues: Queues
+        self, ctx: Context, url_group_store: UrlGroupStore, gates: Admission, plans: Plans,
+        quotas: Quotas, queues: Queues,
     ) -> None:
         self.ctx = ctx
+        self.url_group_store = url_group_store
         self.gates = gates
         self.plans = plans
         self.quotas = quotas
@@ -74,7 +77,7 @@ class Publisher:
         accepted. A URL group costs one message per endpoint."""
         parsed = [self.for_plan(tenant, self.parse(request, caller_ip)) for request in requests]
         self._check_queues(tenant, parsed)
-        found = [targets(self.ctx.store, tenant, item.destination) for item in parsed]
+        found = [targets(self.url_group_store, tenant, item.destination) for item in parsed]
         self.quotas.require(tenant, sum(len(item) for item in found))
         return [
             [self._accept_one(tenant, item, target) for target in item_targets]
@@ -121,7 +124,7 @@ class Publisher:
             dedup_key = f"{dedup_key}\n{url}"
         if dedup_key is not None:
             window_ms = self.ctx.limits.dedup_window_s * 1000
-            existing = self.ctx.store.claim_dedup(
+            existing = self.ctx.messages.claim_dedup(
                 tenant, dedup_key, message_id, self.ctx.now_ms(), window_ms
             )
             if existing is not None:
@@ -142,7 +145,7 @@ class Publisher:
         enlist = self.gates.joins_queue_now(message, self.ctx.now_ms())
         if message.enlisted != enlist:  # e.g. a DLQ retry copies its source's flag
             message = replace(message, enlisted=enlist)
-        self.ctx.store.put_message(message)
+        self.ctx.messages.put_message(message)
         self.ctx.log(message, State.CREATED)
         if enlist:
             self.gates.enlist(message)
@@ -168,7 +171,7 @@ class Publisher:
             else source.retry_delay_expr,
             timeout_s=given.timeout_s if p.TIMEOUT in config else source.timeout_s,
         )
-        self.ctx.store.delete_dlq(tenant, entry.dlq_id)
+        self.ctx.history.delete_dlq(tenant, entry.dlq_id)
         self.store_new(message)
         return message.message_id
 
