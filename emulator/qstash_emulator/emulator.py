@@ -46,10 +46,9 @@ class Emulator:
     ) -> None:
         self.settings = settings or Settings()
         self.clock = clock or _clock_for(self.settings)
-        self.store = store or _store_for(self.settings)
+        self.store = store = store or _store_for(self.settings)
         inner = dispatcher or AiohttpDispatcher(self.settings.concurrency)
         ids = ids or RandomIds(self.settings.seed)
-        store = self.store
         ctx = Context(store.messages, store.history, self.clock, ids,
                       Limits(max_body_bytes=self.settings.max_body_bytes))
         plans = _plans_for(self.settings, self.clock, store.usage)

@@ -7,16 +7,20 @@ which attempt is chosen by the test. The last test runs two servers and goes thr
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
+import redis
 from qstash import QStash
 
 from pytest_qstash.endpoint import Endpoint
 from pytest_qstash.server import EmulatorServer
 from qstash_emulator import Emulator, Settings, VirtualClock
+from qstash_emulator.core.harness.model import Outage, OutageMode
 from qstash_emulator.core.harness.view import SHARED_REFRESH_S
 from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import Response
@@ -115,6 +119,65 @@ def test_faults_cleared_through_one_stop_on_the_other(two: tuple) -> None:
     assert [r.match for r in other.service.list_faults(TENANT)] == [URL]
     assert other.service.clear_faults(TENANT) == 1
     assert one.service.list_faults(None) == []
+
+
+class HandWall(VirtualClock):
+    """A virtual clock whose wall time is moved by hand too."""
+
+    wall_s = 1_000.0
+
+    def wall(self) -> float:
+        return self.wall_s
+
+
+class CountingRedis(redis.Redis):
+    """A real client that counts the round trips the test's own thread makes."""
+
+    round_trips = 0
+    thread: int | None = None
+
+    def _count(self) -> None:
+        if threading.get_ident() == self.thread:
+            self.round_trips += 1
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self._count()
+        return super().execute_command(*args, **options)
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Any:
+        self._count()
+        return super().pipeline(transaction, shard_hint)
+
+
+def test_with_nothing_configured_the_hot_paths_ask_redis_once_per_refresh_time(
+    redis_server_url: str, prefix: str, open_redis_store: Callable[..., RedisStore]
+) -> None:
+    client = CountingRedis.from_url(redis_server_url)
+    clock = HandWall(start=START_S)
+    emulator = Emulator(Settings(clock="virtual", tokens=(TENANT,)), clock=clock,
+                        store=RedisStore(client, prefix=prefix), dispatcher=FunctionDispatcher(
+                            lambda request: Response(200)))
+    faults = emulator.service.attempts.faults
+    try:
+        client.thread, client.round_trips = threading.get_ident(), 0
+
+        def ask_like_requests_and_attempts() -> None:
+            for _ in range(100):
+                assert emulator.service.take_outage(TENANT, "/v2/publish/" + URL) is None
+                assert faults.effect_for(TENANT, URL) is None
+                assert faults.signature_for(TENANT, URL) is None
+
+        ask_like_requests_and_attempts()
+        assert client.round_trips == 1, "one read of the harness state, then its copy"
+        other = open_redis_store()
+        other.harness.start_outage(Outage(OutageMode.ERROR, TENANT, outage_id="elsewhere"))
+        ask_like_requests_and_attempts()
+        assert client.round_trips == 1, "another instance's outage: not seen yet"
+        clock.wall_s += SHARED_REFRESH_S
+        assert emulator.service.take_outage(TENANT, "/v2/publish/" + URL) is not None
+        assert client.round_trips == 2
+    finally:
+        emulator.store.close()
 
 
 def answers_503(base_url: str, token: str) -> bool:
