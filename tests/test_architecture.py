@@ -535,3 +535,32 @@ def test_facade_checker_reports_reaching_into_the_core() -> None:
     good = Source("qstash_emulator.http.y", "service_of(r).publish()\nemulator.service.publish()")
     assert len(facade_problems(bad, Facade)) == 3
     assert facade_problems(good, Facade) == []
+
+
+# --- store areas ----------------------------------------------------------------------------
+
+WHOLE_STORE_ALLOWED = frozenset({f"{CORE}.ports", f"{CORE}.service"})
+"""The service hands each feature the store areas it uses; features never see the whole store."""
+
+
+def whole_store_violations(source: Source) -> list[str]:
+    """No core module but the service imports the whole `Store` protocol from the ports."""
+    if not _inside(source.module, CORE) or source.module in WHOLE_STORE_ALLOWED:
+        return []
+    imports = [node for node in ast.walk(ast.parse(source.text))
+               if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("ports")]
+    return [f"{source.path}:{node.lineno}: {source.module} takes the whole Store; take the "
+            "areas it uses (MessageStore, ...)"
+            for node in imports if any(alias.name == "Store" for alias in node.names)]
+
+
+def test_core_features_take_store_areas_not_the_whole_store() -> None:
+    assert _all_problems("qstash_emulator", whole_store_violations) == []
+
+
+def test_whole_store_checker_reports() -> None:
+    bad = Source(f"{CORE}.messages.publish", "from ..ports import Clock, Store")
+    fine = Source(f"{CORE}.messages.publish", "from ..ports import MessageStore, GateStore")
+    assert len(whole_store_violations(bad)) == 1
+    assert whole_store_violations(fine) == []
+    assert whole_store_violations(Source(f"{CORE}.service", "from .ports import Store")) == []

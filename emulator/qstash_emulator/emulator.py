@@ -1,4 +1,5 @@
-"""The composition root: store, clock, ids, service, dispatcher and scheduler wired together."""
+"""The composition root: store, clock, ids, service, dispatcher and scheduler wired together;
+each part is handed the store areas it uses."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from .core.errors import BadRequest
 from .core.harness.faults import Faults
 from .core.harness.outages import Outages
 from .core.harness.quotas import Quotas
+from .core.harness.view import SHARED_REFRESH_S, HarnessView
 from .core.model import SigningKeys
 from .core.plans import Plans
-from .core.ports import Clock, Dispatcher, IdSource, Store
+from .core.ports import Clock, Dispatcher, IdSource, MetaStore, Store, UsageStore
 from .core.service import Service
 from .core.tenants import TenantDirectory
-from .core.workflows.ports import WorkflowStore
 from .delivery.destinations import DestinationRewriter
 from .delivery.dispatchers import AiohttpDispatcher
 from .delivery.faults import DuplicateTicker, FaultInjector
@@ -44,23 +45,25 @@ class Emulator:
         store: Store | None = None,
         dispatcher: Dispatcher | None = None,
         ids: IdSource | None = None,
-        workflow_store: WorkflowStore | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.clock = clock or _clock_for(self.settings)
-        self.store = store or _store_for(self.settings)
+        self.store = store = store or _store_for(self.settings)
         inner = DestinationRewriter.wrap(
             dispatcher or AiohttpDispatcher(self.settings.concurrency),
             self.settings.rewrite, self.settings.localhost_alias)
-        ctx = Context(self.store, self.clock, ids or RandomIds(self.settings.seed),
+        ids = ids or RandomIds(self.settings.seed)
+        ctx = Context(store.messages, store.history, self.clock, ids,
                       Limits(max_body_bytes=self.settings.max_body_bytes),
                       region=self.settings.region)
-        plans = _plans_for(self.settings, self.clock, self.store)
-        faults = Faults()
+        plans = _plans_for(self.settings, self.clock, store.usage)
+        shared_s = None if store.poll_s is None else SHARED_REFRESH_S
+        view = HarnessView(store.harness, self.clock.wall, shared_s)
+        faults = Faults(store.harness, view, ids)
         self.service = Service(
-            ctx, _tenants_for(self.settings),
-            plans, Quotas(self.clock, plans, self.store), faults, Outages(),
-            workflow_store=workflow_store or _workflow_store_for(self.store),
+            ctx, store, _tenants_for(self.settings),
+            plans, Quotas(self.clock, plans, store.usage), faults,
+            Outages(store.harness, view, ids),
         )
         self.dispatcher = FaultInjector(inner, faults, self.clock)
         self.scheduler = Scheduler(
@@ -69,10 +72,10 @@ class Emulator:
         )
         ctx.wake = self.scheduler.notify
         self.scheduler.tickers.append(DuplicateTicker(
-            faults, self.service.attempts, self.store, inner, self.scheduler.spawn))
+            faults, self.service.attempts, store.messages, inner, self.scheduler.spawn))
         self._restore_clock()
-        if isinstance(self.clock, VirtualClock) and self.store.poll_s is not None:
-            self.scheduler.tickers.append(SharedClock(self.clock, self.store))
+        if isinstance(self.clock, VirtualClock) and store.poll_s is not None:
+            self.scheduler.tickers.append(SharedClock(self.clock, store.config))
 
     @property
     def store_name(self) -> str:
@@ -112,10 +115,10 @@ class Emulator:
     def _set_clock(self, clock: VirtualClock, timestamp_ms: int) -> None:
         """Move the virtual clock and keep its time in the store (a restart resumes from it)."""
         clock.set_ms(timestamp_ms)
-        self.store.set_meta(CLOCK_META, str(clock.now_ms()))
+        self.store.config.set_meta(CLOCK_META, str(clock.now_ms()))
 
     def _restore_clock(self) -> None:
-        saved = self.store.get_meta(CLOCK_META)
+        saved = self.store.config.get_meta(CLOCK_META)
         if saved is not None and isinstance(self.clock, VirtualClock):
             self.clock.set_ms(int(saved))
 
@@ -136,15 +139,15 @@ class SharedClock:
     """A ticker that moves this instance's virtual clock to where another instance on the same
     store moved it (looked up on every scheduler pass, so within the store's poll time)."""
 
-    def __init__(self, clock: VirtualClock, store: Store) -> None:
+    def __init__(self, clock: VirtualClock, meta: MetaStore) -> None:
         self._clock = clock
-        self._store = store
+        self._meta = meta
 
     def next_due_ms(self) -> int | None:
         return None
 
     def fire_due(self, now_ms: int) -> int:
-        saved = self._store.get_meta(CLOCK_META)
+        saved = self._meta.get_meta(CLOCK_META)
         if saved is None or int(saved) <= self._clock.now_ms():
             return 0
         self._clock.set_ms(int(saved))
@@ -160,7 +163,7 @@ def _tenants_for(settings: Settings) -> TenantDirectory:
     return TenantDirectory(settings.tokens, any_token=settings.any_token, default_keys=keys)
 
 
-def _plans_for(settings: Settings, clock: Clock, store: Store) -> Plans:
+def _plans_for(settings: Settings, clock: Clock, store: UsageStore) -> Plans:
     overrides = {"daily": settings.daily_quota, "monthly": settings.monthly_quota,
                  "burst": settings.burst_rate}
     chosen = {k: v for k, v in overrides.items() if v is not None}
@@ -175,16 +178,3 @@ def _store_for(settings: Settings) -> Store:
     from .storage.redis import RedisStore
 
     return RedisStore.from_url(settings.store, prefix=settings.store_prefix)
-
-
-def _workflow_store_for(store: Store) -> WorkflowStore:
-    """Workflow runs live where messages live: in Redis next to them, or in this process."""
-    if store.name == "redis":
-        from .storage.redis import RedisStore
-        from .storage.redis_workflows import RedisWorkflowStore
-
-        assert isinstance(store, RedisStore)
-        return RedisWorkflowStore(store.client, prefix=store.prefix)
-    from .storage.memory_workflows import MemoryWorkflowStore
-
-    return MemoryWorkflowStore()

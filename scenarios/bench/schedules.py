@@ -43,7 +43,7 @@ async def run(schedules: int, hours: float) -> None:
     elapsed = time.perf_counter() - started
     await emulator.stop()
     triggers = schedules * round(hours * 60)
-    delivered = len(emulator.store.deliveries("bench"))
+    delivered = len(emulator.service.deliveries("bench"))
     print(f"created {schedules} schedules in {created:.2f}s ({schedules / created:,.0f}/s)")
     print(f"{triggers} triggers over {hours:g} simulated h in {elapsed:.2f}s "
           f"({triggers / elapsed:,.0f} triggers+deliveries/s); delivery log holds {delivered}")

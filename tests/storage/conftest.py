@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import redis
 from redis_support import SKIP_REASON, redis_url, unique_prefix
 
 from qstash_emulator.core.ports import Store
@@ -42,10 +43,25 @@ def open_redis_store(redis_server_url: str, prefix: str) -> Iterator[object]:
     for store in opened:
         store.close()
     if opened:
-        cleanup = RedisStore.from_url(redis_server_url, prefix=prefix)
-        cleanup.reset(None)
-        cleanup.client.delete(*(f"{prefix}:{name}" for name in ("seq", "order", "meta")))
-        cleanup.close()
+        delete_prefix(redis_server_url, prefix)
+
+
+def delete_prefix(url: str, prefix: str) -> None:
+    """Delete every key under `prefix` (what reset keeps too: counters, meta values)."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_settings(redis_server_url: str, prefix: str) -> Iterator[dict[str, object]]:
+    """Settings for emulator servers on the test Redis under this test's own prefix."""
+    yield {"store": redis_server_url, "store_prefix": prefix, "any_token": True}
+    delete_prefix(redis_server_url, prefix)
 
 
 @pytest.fixture(params=["memory", "redis"])

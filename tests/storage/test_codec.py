@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 
 from qstash_emulator.core import model
+from qstash_emulator.core.harness import model as harness_model
 from qstash_emulator.core.model import Message, Response
-from qstash_emulator.storage.codec import decode, encode
+from qstash_emulator.storage.redis.codec import decode, encode
 
 MODELS = sorted(
-    (cls for _, cls in inspect.getmembers(model, inspect.isclass)
-     if dataclasses.is_dataclass(cls) and cls.__module__ == model.__name__),
+    (cls for module in (model, harness_model)
+     for _, cls in inspect.getmembers(module, inspect.isclass)
+     if dataclasses.is_dataclass(cls) and cls.__module__ == module.__name__),
     key=lambda cls: cls.__name__,
 )
 
@@ -48,7 +50,8 @@ def build(cls: type) -> Any:
 
 def test_every_model_is_covered() -> None:
     assert {cls.__name__ for cls in MODELS} >= {"Message", "LogEvent", "DlqEntry",
-                                                 "DeliveryRecord", "SigningKeys"}
+                                                 "DeliveryRecord", "SigningKeys", "FaultRule",
+                                                 "Duplicate", "Outage", "HarnessState"}
 
 
 @pytest.mark.parametrize("cls", MODELS, ids=lambda cls: cls.__name__)

@@ -38,16 +38,16 @@ def test_held_back_writes_are_read_here_at_once_and_elsewhere_after_commit(
     here, elsewhere = open_redis_store(), open_redis_store()
     created = message("m1")
     with here.deferred():
-        here.put_message(created)
-        here.append_log(A, LogEvent(1, 1, State.CREATED, created))
-        here.charge_usage(A, [("daily", 7)], 2)
-        assert elsewhere.get_message(A, "m1") is None, "not sent yet"
-        assert elsewhere.logs(A) == []
-        assert here.get_message(A, "m1") == created, "a read here sends them first"
-    assert [e.message.message_id for e in elsewhere.logs(A)] == ["m1"]
-    assert elsewhere.usage(A, "daily", 7) == Usage(2)
+        here.messages.put_message(created)
+        here.history.append_log(A, LogEvent(1, 1, State.CREATED, created))
+        here.usage.charge_usage(A, [("daily", 7)], 2)
+        assert elsewhere.messages.get_message(A, "m1") is None, "not sent yet"
+        assert elsewhere.history.logs(A) == []
+        assert here.messages.get_message(A, "m1") == created, "a read here sends them first"
+    assert [e.message.message_id for e in elsewhere.history.logs(A)] == ["m1"]
+    assert elsewhere.usage.usage(A, "daily", 7) == Usage(2)
     asyncio.run(here.commit())  # nothing left to send
-    assert [m.message_id for m in elsewhere.pop_due(10_000, 10)] == ["m1"]
+    assert [m.message_id for m in elsewhere.messages.pop_due(10_000, 10)] == ["m1"]
 
 
 def test_many_concurrent_commits_share_one_transaction(
@@ -58,8 +58,8 @@ def test_many_concurrent_commits_share_one_transaction(
 
     async def publish(index: int) -> None:
         with store.deferred():
-            store.put_message(message(f"m{index}", 1000 + index))
-            store.charge_usage(A, [("daily", 1), ("monthly", 1)], 1)
+            store.messages.put_message(message(f"m{index}", 1000 + index))
+            store.usage.charge_usage(A, [("daily", 1), ("monthly", 1)], 1)
         await store.commit()
 
     async def all_at_once() -> None:
@@ -71,20 +71,20 @@ def test_many_concurrent_commits_share_one_transaction(
     finally:
         store.close()
     assert client.transactions - before == 1
-    assert len(elsewhere.pop_due(10_000, 100)) == 50
-    assert elsewhere.usage(A, "daily", 1) == Usage(50)
-    assert elsewhere.usage(A, "monthly", 1) == Usage(50)
+    assert len(elsewhere.messages.pop_due(10_000, 100)) == 50
+    assert elsewhere.usage.usage(A, "daily", 1) == Usage(50)
+    assert elsewhere.usage.usage(A, "monthly", 1) == Usage(50)
 
 
 def test_a_later_direct_write_never_overtakes_a_held_back_one(open_redis_store: Factory) -> None:
     here, elsewhere = open_redis_store(), open_redis_store()
     created = message("m1")
     with here.deferred():
-        here.put_message(created)
-    here.put_message(replace(created, state=State.DELIVERED))
-    found = elsewhere.get_message(A, "m1")
+        here.messages.put_message(created)
+    here.messages.put_message(replace(created, state=State.DELIVERED))
+    found = elsewhere.messages.get_message(A, "m1")
     assert found is not None and found.state is State.DELIVERED
-    assert elsewhere.pop_due(10_000, 10) == [], "finished: not due any more"
+    assert elsewhere.messages.pop_due(10_000, 10) == [], "finished: not due any more"
 
 
 def test_writes_made_under_the_gate_lock_land_before_it_is_released(
@@ -92,6 +92,6 @@ def test_writes_made_under_the_gate_lock_land_before_it_is_released(
 ) -> None:
     here, elsewhere = open_redis_store(), open_redis_store()
     with here.deferred():
-        with here.gate_lock():
-            here.put_message(message("m1"))
-        assert elsewhere.get_message(A, "m1") is not None
+        with here.gates.gate_lock():
+            here.messages.put_message(message("m1"))
+        assert elsewhere.messages.get_message(A, "m1") is not None

@@ -22,8 +22,8 @@ from qstash_emulator.core.workflows.model import (
     Waiter,
 )
 from qstash_emulator.core.workflows.ports import WorkflowStore
-from qstash_emulator.storage.memory_workflows import MemoryWorkflowStore
-from qstash_emulator.storage.redis_workflows import RedisWorkflowStore
+from qstash_emulator.storage.memory.workflows import MemoryWorkflowStore
+from qstash_emulator.storage.redis.workflows import RedisWorkflowStore
 
 A, B = "tenant-a", "tenant:b%"
 ODD_ID = "wfr_odd:id\nwith%"
@@ -218,5 +218,5 @@ def test_a_message_keeps_its_run(store: Store) -> None:
     message = Message("m1", A, "http://api", b"{}", 1, 1, workflow=ref,
                       callback=CallbackSpec("http://app/wf", workflow=replace(
                           ref, call_type="fromCallback", init=False)))
-    store.put_message(message)
-    assert store.get_message(A, "m1") == message
+    store.messages.put_message(message)
+    assert store.messages.get_message(A, "m1") == message

@@ -1,5 +1,6 @@
-"""What every feature of the core shares: the store, time, ids, emulator-wide limits, and the
-two writes every message change makes (store the new version, log the event)."""
+"""What every message feature shares: the message and history areas of the store, time, ids,
+emulator-wide limits, and the two writes every message change makes (store the new version,
+log the event). Other areas are handed to the features that use them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from . import protocol as p
 from .messages.lifecycle import check_transition
 from .model import LogEvent, Message, Response, State
-from .ports import Clock, IdSource, Store
+from .ports import Clock, HistoryStore, IdSource, MessageStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,8 @@ class Limits:
 
 @dataclass(slots=True)
 class Context:
-    store: Store
+    messages: MessageStore
+    history: HistoryStore
     clock: Clock
     ids: IdSource
     limits: Limits = field(default_factory=Limits)
@@ -45,7 +47,7 @@ class Context:
         response: Response | None = None,
     ) -> None:
         event = LogEvent(
-            seq=self.store.next_seq(),
+            seq=self.history.next_seq(),
             time_ms=self.now_ms(),
             state=state,
             message=message,
@@ -53,14 +55,14 @@ class Context:
             next_delivery_ms=next_delivery_ms,
             response=response,
         )
-        self.store.append_log(message.tenant, event)
+        self.history.append_log(message.tenant, event)
 
     def save(self, message: Message, state: State, **changes: object) -> Message:
         """Store a copy of `message` in `state`, with other field changes."""
         check_transition(message.state, state)
         updated = replace(message, state=state, **changes)  # type: ignore[arg-type]
-        self.store.put_message(updated)
+        self.messages.put_message(updated)
         return updated
 
     def new_dlq_id(self) -> str:
-        return f"{self.now_ms()}-{self.store.next_seq()}"
+        return f"{self.now_ms()}-{self.history.next_seq()}"

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from .model import SigningKeys
-from .ports import IdSource
+from .ports import IdSource, KeyStore
 from .recent import RecentReads
 from .tenants import TenantDirectory
 
 SIGNING_CACHE_S = 1.0
-
-
-class KeyStore(Protocol):
-    def get_keys(self, tenant: str) -> SigningKeys | None: ...
-
-    def set_keys(self, tenant: str, keys: SigningKeys) -> None: ...
 
 
 class SigningKeyRing:

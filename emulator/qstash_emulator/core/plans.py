@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Protocol
 
 from .errors import BadRequest
 from .model import QuotaSettings
+from .ports import PlanSettingsStore
 from .recent import RecentReads
 
 MB = 1024 * 1024
@@ -73,14 +73,6 @@ def plan_named(name: str) -> Plan:
 def plan_table(plan: Plan) -> dict[str, int | None]:
     """A plan's limits as a dict (name -> limit)."""
     return {name: getattr(plan, name) for name in LIMIT_NAMES}
-
-
-class PlanSettingsStore(Protocol):
-    """Where each tenant's own plan and limit overrides are kept."""
-
-    def quota_settings(self, tenant: str) -> QuotaSettings | None: ...
-
-    def put_quota_settings(self, tenant: str, settings: QuotaSettings) -> None: ...
 
 
 class Plans:

@@ -1,7 +1,8 @@
 """The facade: every API operation as one method. Handlers call nothing else in the core.
 
-Each feature is built once here and handed to the features that use it; the delivery layer
-reads `attempts` and `tickers` (timed work) to run what falls due.
+Each feature is built once here, handed the store areas it uses (and no other) and the
+features it uses; the delivery layer reads `attempts` and `tickers` (timed work) to run what
+falls due.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from .errors import NotFound, Unauthorized
 from .gating.admission import Admission
 from .gating.flow_control import FlowControls, FlowInfo, GlobalParallelism
 from .gating.queues import QueueInfo, Queues, QueueUpsert
-from .harness.faults import FaultRule, Faults
-from .harness.outages import Outage, Outages, parse_outage
+from .harness.faults import Faults
+from .harness.model import FaultRule, Outage
+from .harness.outages import Outages, parse_outage
 from .harness.quotas import QuotaReport, Quotas, burst_limited, parse_window
 from .keys import SigningKeyRing
 from .messages.attempts import Attempts
@@ -24,7 +26,7 @@ from .messages.publish import Published, Publisher, PublishRequest
 from .messages.queries import Queries
 from .model import DeliveryRecord, DlqEntry, LogEvent, Message, SigningKeys, Tenant
 from .plans import Plans
-from .ports import Ticker
+from .ports import Store, Ticker
 from .schedules.model import Schedule, ScheduleState
 from .schedules.schedules import Schedules
 from .tenants import TenantDirectory
@@ -33,7 +35,6 @@ from .url_groups.url_groups import UrlGroups
 from .workflows.desk import Desk
 from .workflows.dlq import FailedStep, StartedRun
 from .workflows.model import HistoryItem, Waiter
-from .workflows.ports import WorkflowStore
 from .workflows.waits import Notified
 from .workflows.workflows import RunView, Workflows
 
@@ -44,21 +45,21 @@ class Service:
     """The emulated QStash, per tenant: publishing, reading, configuration and the harness."""
 
     def __init__(
-        self, ctx: Context, tenants: TenantDirectory, plans: Plans, quotas: Quotas,
-        faults: Faults, outages: Outages, *, workflow_store: WorkflowStore,
+        self, ctx: Context, store: Store, tenants: TenantDirectory, plans: Plans,
+        quotas: Quotas, faults: Faults, outages: Outages,
     ) -> None:
-        self._ctx, self._tenants, self._plans = ctx, tenants, plans
+        self._store, self._tenants, self._plans = store, tenants, plans
         self._quotas, self._faults, self._outages = quotas, faults, outages
-        gates = Admission(ctx)
-        self._keys = SigningKeyRing(ctx.store, tenants, ctx.ids, ctx.clock.wall)
+        gates = Admission(ctx, store.gates)
+        self._keys = SigningKeyRing(store.config, tenants, ctx.ids, ctx.clock.wall)
         self._queries = Queries(ctx, gates)
-        self._queues = Queues(ctx, gates, plans, self._queries)
-        self._publisher = Publisher(ctx, gates, plans, quotas, self._queues)
-        self._schedules = Schedules(ctx, self._publisher, plans)
-        self._url_groups = UrlGroups(ctx, plans)
-        self._flows = FlowControls(ctx, gates, plans)
+        self._queues = Queues(ctx, store.gates, gates, plans, self._queries)
+        self._publisher = Publisher(ctx, store.config, gates, plans, quotas, self._queues)
+        self._schedules = Schedules(ctx, store.config, store.config, self._publisher, plans)
+        self._url_groups = UrlGroups(store.config, ctx.clock, plans)
+        self._flows = FlowControls(ctx, store.gates, gates, plans)
         self.attempts = Attempts(ctx, gates, self._keys, faults)
-        self._workflows = Workflows(ctx, workflow_store, Desk(ctx, self._publisher, self._queries))
+        self._workflows = Workflows(ctx, store.workflows, Desk(ctx, self._publisher, self._queries))
         self._publisher.hooks = self.attempts.hooks = self._workflows.book
         self.tickers: list[Ticker] = [self._schedules, gates, self._workflows.waits]
 
@@ -122,10 +123,10 @@ class Service:
         return self._queries.list_logs(tenant, params)
 
     def deliveries(self, tenant: str) -> Sequence[DeliveryRecord]:
-        return self._ctx.store.deliveries(tenant)
+        return self._store.history.deliveries(tenant)
 
     def delivery_tenants(self) -> list[str]:
-        return self._ctx.store.delivery_tenants()
+        return self._store.history.delivery_tenants()
 
     # schedules
     def create_schedule(self, tenant: str, request: PublishRequest, ip: str | None) -> Schedule:
@@ -230,9 +231,7 @@ class Service:
             self._quotas.hit_burst(tenant)
 
     def start_outage(self, tenant: str | None, body: object) -> Outage:
-        outage = parse_outage(body, tenant)
-        self._outages.start(outage)
-        return outage
+        return self._outages.start(parse_outage(body, tenant))
 
     def list_outages(self, tenant: str | None) -> list[Outage]:
         return [o for o in self._outages.active() if tenant is None or o.tenant in (tenant, None)]
@@ -304,8 +303,7 @@ class Service:
 
     def reset(self, tenant: str | None) -> None:
         """Forget everything of one tenant (of every tenant with None), harness state too."""
-        self._ctx.store.reset(tenant)
-        self._workflows.reset(tenant)
+        self._store.reset(tenant)
         self._keys.forget(tenant)
         self._quotas.forget(tenant)
         self._faults.clear(tenant)

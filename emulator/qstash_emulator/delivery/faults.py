@@ -1,6 +1,6 @@
 """Destination chaos applied: a Dispatcher wrapper and the ticker that makes duplicate deliveries.
 
-`core.faults.Faults` decides; this module waits, answers in the destination's place and
+`core.harness.faults.Faults` decides; this module waits, answers in the destination's place and
 schedules duplicates. Every response touched by a rule comes back `injected=True` with a
 `fault` note, so the delivery log and the events show it.
 """
@@ -12,10 +12,11 @@ from dataclasses import replace
 from typing import Any
 
 from ..clocks import wall_wait
-from ..core.harness.faults import Duplicate, Effect, Faults
+from ..core.harness.faults import Effect, Faults
+from ..core.harness.model import Duplicate
 from ..core.messages.attempts import Attempts
 from ..core.model import DeliveryRequest, Response
-from ..core.ports import Clock, Dispatcher, Store
+from ..core.ports import Clock, Dispatcher, MessageStore
 
 Wait = Callable[[float], Awaitable[None]]
 
@@ -83,13 +84,13 @@ class DuplicateTicker:
         self,
         faults: Faults,
         attempts: Attempts,
-        store: Store,
+        messages: MessageStore,
         dispatcher: Dispatcher,
         spawn: Callable[[Coroutine[Any, Any, None]], None],
     ) -> None:
         self._faults = faults
         self._attempts = attempts
-        self._store = store
+        self._messages = messages
         self._dispatcher = dispatcher
         self._spawn = spawn
 
@@ -99,7 +100,7 @@ class DuplicateTicker:
     def fire_due(self, now_ms: int) -> int:
         due = self._faults.pop_duplicates(now_ms)
         for duplicate in due:
-            message = self._store.get_message(duplicate.tenant, duplicate.message_id)
+            message = self._messages.get_message(duplicate.tenant, duplicate.message_id)
             if message is not None:
                 self._spawn(self._deliver(self._attempts.request_for(message), duplicate))
         return len(due)

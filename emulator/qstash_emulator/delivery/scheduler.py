@@ -70,7 +70,7 @@ class Scheduler:
 
     def next_due_ms(self) -> int | None:
         """The earliest due time of any message or ticker."""
-        times = [self._store.next_due_ms(), *(t.next_due_ms() for t in self.tickers)]
+        times = [self._store.messages.next_due_ms(), *(t.next_due_ms() for t in self.tickers)]
         known = [t for t in times if t is not None]
         return min(known) if known else None
 
@@ -121,7 +121,7 @@ class Scheduler:
     def _release_given_back(self) -> None:
         while self._unreleased:
             tenant, message_id = self._unreleased[0]
-            self._store.release(tenant, message_id, self._clock.now_ms())
+            self._store.messages.release(tenant, message_id, self._clock.now_ms())
             self._unreleased.pop(0)
 
     async def _complete(self, request: DeliveryRequest) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from ..clocks import wall_wait
 from ..core import protocol as p
 from ..core.errors import BurstLimited
-from ..core.harness.outages import API_PREFIX, Outage, OutageMode
+from ..core.harness.model import API_PREFIX, Outage, OutageMode
 
 if TYPE_CHECKING:
     from ..emulator import Emulator

@@ -13,8 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.errors import BadRequest
-from ..core.harness.faults import PASS, FaultRule
-from ..core.harness.outages import Outage
+from ..core.harness.model import PASS, FaultRule, Outage
 from ..core.harness.quotas import QuotaReport
 from ..core.service import Service
 from ..core.tenants import DEFAULT_TOKEN

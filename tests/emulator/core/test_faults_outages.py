@@ -6,19 +6,26 @@ import jwt
 import pytest
 
 from qstash_emulator.core.errors import BadRequest
-from qstash_emulator.core.harness.faults import (
-    Duplicate,
-    Faults,
-    MatchType,
-    SignatureFault,
-    parse_rule,
-    spoil,
-)
-from qstash_emulator.core.harness.outages import OutageMode, Outages, parse_outage
+from qstash_emulator.core.harness.faults import Faults, draw, parse_rule, spoil
+from qstash_emulator.core.harness.model import Duplicate, MatchType, OutageMode, SignatureFault
+from qstash_emulator.core.harness.outages import Outages, parse_outage
+from qstash_emulator.core.harness.view import HarnessView
 from qstash_emulator.core.messages.signing import SignatureClaims, body_hash, sign
+from qstash_emulator.ids import RandomIds
+from qstash_emulator.storage.memory.harness import MemoryHarness
 
 URL = "http://127.0.0.1:9000/hook"
 KEY = "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r"
+
+
+def new_faults() -> Faults:
+    harness = MemoryHarness()
+    return Faults(harness, HarnessView(harness, lambda: 0.0, None), RandomIds(seed=1))
+
+
+def new_outages() -> Outages:
+    harness = MemoryHarness()
+    return Outages(harness, HarnessView(harness, lambda: 0.0, None), RandomIds(seed=1))
 
 
 @pytest.mark.parametrize(("match", "url", "kind", "hit"), [
@@ -44,7 +51,7 @@ def test_exact_match_and_tenant_scope() -> None:
 
 
 def test_status_sequence_then_the_real_destination() -> None:
-    faults = Faults()
+    faults = new_faults()
     rule = faults.add({"match": URL, "statuses": [500, 503, 200]}, "t")
     assert [faults.effect_for("t", URL).status for _ in range(3)] == [500, 503, 200]
     assert faults.effect_for("t", URL) is None
@@ -53,7 +60,7 @@ def test_status_sequence_then_the_real_destination() -> None:
 
 
 def test_a_pass_entry_lets_that_attempt_through_and_a_listed_2xx_warns() -> None:
-    faults = Faults()
+    faults = new_faults()
     rule = faults.add({"match": URL, "statuses": [500, "pass", None, 204],
                        "latency_ms": 0}, "t")
     effects = [faults.effect_for("t", URL) for _ in range(5)]
@@ -71,7 +78,7 @@ def test_a_pass_entry_lets_that_attempt_through_and_a_listed_2xx_warns() -> None
 
 def test_seeded_probability_is_reproducible() -> None:
     def draws(seed: int) -> list[int | None]:
-        faults = Faults()
+        faults = new_faults()
         faults.add({"match": URL, "probability": 0.5, "seed": seed}, "t")
         return [(e.status if (e := faults.effect_for("t", URL)) else None) for _ in range(40)]
 
@@ -81,15 +88,55 @@ def test_seeded_probability_is_reproducible() -> None:
     assert set(first) == {500, None}
 
 
+def test_draws_are_uniform_and_the_same_in_every_process() -> None:
+    draws = [draw("7", n) for n in range(1, 4001)]
+    assert draws == [draw("7", n) for n in range(1, 4001)]
+    assert all(0 <= d < 1 for d in draws) and 0.47 < sum(draws) / len(draws) < 0.53
+    assert draws[:20] != [draw("8", n) for n in range(1, 21)]
+    assert draw("7", 1) == 0.39239196596791404  # fixed: a seed means the same runs everywhere
+
+
+def test_a_rule_without_a_seed_gets_its_own_and_keeps_the_one_given() -> None:
+    faults = new_faults()
+    first = faults.add({"match": URL, "probability": 0.5}, "t")
+    second = faults.add({"match": URL, "probability": 0.5}, "t")
+    seeded = faults.add({"match": URL, "probability": 0.5, "seed": 3}, "t")
+    assert first.draw_seed and first.draw_seed != second.draw_seed
+    assert (seeded.seed, seeded.draw_seed) == (3, "3")
+    assert first.seed is None
+
+
+def test_a_rule_removed_by_another_instance_decides_nothing() -> None:
+    harness = MemoryHarness()
+    faults = Faults(harness, HarnessView(harness, lambda: 0.0, None), RandomIds(seed=1))
+    rule = faults.add({"match": URL, "statuses": [500, 500]}, "t")
+    assert faults.effect_for("t", URL).status == 500
+    harness.delete_faults([rule.rule_id])  # as another instance would: this copy still has it
+    assert faults.effect_for("t", URL) is None
+
+
+def test_the_copy_of_the_state_is_read_again_when_old_or_changed_here() -> None:
+    harness, wall = MemoryHarness(), [100.0]
+    view = HarnessView(harness, lambda: wall[0], max_age_s=0.5)
+    assert view.current().rules == ()
+    harness.put_fault(parse_rule({"match": URL, "timeout": True}, None, "f1"))
+    assert view.current().rules == (), "another instance's change: not yet"
+    wall[0] += 0.5
+    assert [r.rule_id for r in view.current().rules] == ["f1"]
+    harness.put_fault(parse_rule({"match": URL, "timeout": True}, None, "f2"))
+    view.changed()
+    assert len(view.current().rules) == 2, "a change made here: at once"
+
+
 def test_probability_gates_a_timeout_and_latency_stays() -> None:
-    faults = Faults()
+    faults = new_faults()
     faults.add({"match": URL, "probability": 0.0, "timeout": True, "latency_ms": 20}, "t")
     effect = faults.effect_for("t", URL)
     assert effect is not None and not effect.replaces_answer and effect.latency_ms == 20
 
 
 def test_signature_and_duplicate_rules_are_found_beside_answer_rules() -> None:
-    faults = Faults()
+    faults = new_faults()
     faults.add({"match": URL, "statuses": [500]}, "t")
     faults.add({"match": URL, "signature": "expired", "duplicate_after_s": 5}, "t")
     assert faults.signature_for("t", URL) is SignatureFault.EXPIRED
@@ -98,7 +145,7 @@ def test_signature_and_duplicate_rules_are_found_beside_answer_rules() -> None:
 
 
 def test_duplicates_pop_in_due_order() -> None:
-    faults = Faults()
+    faults = new_faults()
     faults.schedule_duplicate(Duplicate(300, "t", "b", "f"))
     faults.schedule_duplicate(Duplicate(100, "t", "a", "f"))
     assert faults.next_duplicate_ms() == 100
@@ -108,7 +155,7 @@ def test_duplicates_pop_in_due_order() -> None:
 
 
 def test_remove_and_clear_respect_the_tenant() -> None:
-    faults = Faults()
+    faults = new_faults()
     mine = faults.add({"match": URL, "timeout": True}, "t")
     theirs = faults.add({"match": URL, "timeout": True}, "u")
     assert not faults.remove(theirs.rule_id, "t")
@@ -146,7 +193,7 @@ def test_spoiled_claims() -> None:
 
 
 def test_outage_count_and_paths() -> None:
-    outages = Outages()
+    outages = new_outages()
     outages.start(parse_outage({"mode": "error", "status": 500, "count": 2,
                                 "paths": ["/v2/publish"]}, "t"))
     assert outages.take("t", "/v2/messages/x") is None
@@ -157,7 +204,7 @@ def test_outage_count_and_paths() -> None:
 
 
 def test_outage_for_everyone_and_never_the_control_api() -> None:
-    outages = Outages()
+    outages = new_outages()
     outages.start(parse_outage({"mode": "reset"}, None))
     assert outages.take(None, "/v2/keys").mode is OutageMode.RESET
     assert outages.take("t", "/v2/keys") is not None

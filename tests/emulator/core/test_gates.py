@@ -127,7 +127,7 @@ async def test_queue_and_flow_key_together_honour_both_limits() -> None:
     starts = [r.started_at_ms - START_MS for r in dispatcher.requests]
     assert starts == [0, 10_000, 20_000]
     assert emulator.service.get_queue(TENANT, "q").lag == 0
-    gate = emulator.store.get_gate(TENANT, GateKind.QUEUE.value, "q")
+    gate = emulator.store.gates.get_gate(TENANT, GateKind.QUEUE.value, "q")
     assert gate is not None and gate.holders == frozenset()
     await emulator.stop()
 

@@ -21,10 +21,11 @@ def test_every_stored_state_has_a_row_and_finished_states_never_change() -> None
 
 
 def test_save_refuses_a_change_the_table_does_not_allow() -> None:
-    ctx = Context(MemoryStore(), VirtualClock(start=0), RandomIds(seed=1))
+    store = MemoryStore()
+    ctx = Context(store.messages, store.history, VirtualClock(start=0), RandomIds(seed=1))
     message = Message("msg_1", "t", "http://d/", b"", 0, 0)
     active = ctx.save(message, State.ACTIVE)
     delivered = ctx.save(active, State.DELIVERED)
     with pytest.raises(InvalidTransition, match="a DELIVERED message cannot become ACTIVE"):
         ctx.save(delivered, State.ACTIVE)
-    assert ctx.store.get_message("t", "msg_1") == delivered
+    assert store.messages.get_message("t", "msg_1") == delivered

@@ -18,14 +18,15 @@ from qstash_emulator.core.harness.quotas import (
 )
 from qstash_emulator.core.plans import PLANS, Plans, parse_changes
 from qstash_emulator.storage.memory import MemoryStore
+from qstash_emulator.storage.memory.usage import MemoryUsage
 
 
 def make_quotas(
     clock: VirtualClock, plan: str = "payg", overrides: dict[str, int | None] | None = None,
-    book: MemoryStore | None = None,
+    book: MemoryUsage | None = None,
 ) -> Quotas:
-    """Quotas over a plan lookup, both on `book` (a fresh memory store by default)."""
-    book = book or MemoryStore()
+    """Quotas over a plan lookup, both on `book` (a fresh memory store's by default)."""
+    book = book or MemoryStore().usage
     return Quotas(clock, Plans(book, clock.wall, plan, overrides), book)
 
 
@@ -185,9 +186,8 @@ class HandWall(VirtualClock):
         return self.wall_s
 
 
-def shared_book() -> MemoryStore:
-    book = MemoryStore()
-    return book
+def shared_book() -> MemoryUsage:
+    return MemoryStore().usage
 
 
 def test_an_exhaust_made_by_another_instance_shows_within_the_cache_time() -> None:

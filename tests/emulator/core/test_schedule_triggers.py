@@ -75,8 +75,8 @@ async def test_a_clock_jump_fires_once_per_elapsed_period() -> None:
     await emulator.drain()
     await emulator.stop()
     assert len(recorder.requests) == 12
-    store = emulator.store
-    created = sorted(store.get_message(TENANT, r.message_id).created_at_ms  # type: ignore[union-attr]
+    messages = emulator.store.messages
+    created = sorted(messages.get_message(TENANT, r.message_id).created_at_ms  # type: ignore[union-attr]
                      for r in recorder.requests)
     assert created == [_ms("2024-01-01T00:00:00") + 300_000 * n for n in range(1, 13)]
     state = emulator.service.get_schedule(TENANT, schedule_id)
@@ -122,7 +122,8 @@ async def test_paused_schedules_are_not_due_and_reset_forgets_everything() -> No
     assert emulator.scheduler.next_due_ms() == _ms("2024-01-01T00:05:00")
     service.add_endpoints(TENANT, "g", {"endpoints": [{"url": "http://a/"}]})
     emulator.reset(TENANT)
-    assert emulator.store.schedules(TENANT) == [] and emulator.store.url_groups(TENANT) == []
+    config = emulator.store.config
+    assert config.schedules(TENANT) == [] and config.url_groups(TENANT) == []
     assert emulator.scheduler.next_due_ms() is None
 
 

@@ -17,6 +17,7 @@ from qstash_emulator.core.model import DeliveryRequest, Response, State
 from qstash_emulator.delivery.dispatchers import FunctionDispatcher
 from qstash_emulator.ids import RandomIds
 from qstash_emulator.storage.memory import MemoryStore
+from qstash_emulator.storage.memory.messages import MemoryMessages
 
 TENANT = "t"
 
@@ -67,7 +68,7 @@ async def test_ten_thousand_waiting_messages_do_not_delay_a_due_one() -> None:
     urgent = publish(emulator)
     await emulator.drain()
     assert [r.message_id for r in dispatcher.requests] == [urgent]
-    assert emulator.store.next_due_ms() == 1_700_000_000_000 + 86_400_000
+    assert emulator.store.messages.next_due_ms() == 1_700_000_000_000 + 86_400_000
     await emulator.stop()
 
 
@@ -80,7 +81,7 @@ async def test_failure_path_states_and_dlq() -> None:
     assert [r.attempt for r in dispatcher.requests] == [0, 1, 2]
     message = emulator.service.get_message(TENANT, message_id)
     assert (message.state, message.retried) == (State.FAILED, 2)
-    [entry] = emulator.store.dlq(TENANT)
+    [entry] = emulator.store.history.dlq(TENANT)
     assert entry.response.body == b"no" and entry.message.message_id == message_id
     await emulator.stop()
 
@@ -96,7 +97,7 @@ async def test_cancel_while_in_flight_ignores_the_outcome() -> None:
     await emulator.advance(3600)
     assert len(dispatcher.requests) == 1
     assert emulator.service.get_message(TENANT, message_id).state is State.CANCELED
-    assert emulator.store.dlq(TENANT) == []
+    assert emulator.store.history.dlq(TENANT) == []
     await emulator.stop()
 
 
@@ -139,8 +140,8 @@ async def test_on_a_real_clock_a_message_due_before_the_planned_wake_is_not_kept
     assert dispatcher.requests[0].started_at_ms < published_ms + 100_000
 
 
-class StoreDownOnce(MemoryStore):
-    """A memory store whose first look for due work fails, as a remote store's can."""
+class MessagesDownOnce(MemoryMessages):
+    """Memory-store messages whose first look for due work fails, as a remote store's can."""
 
     failures = 1
 
@@ -151,11 +152,18 @@ class StoreDownOnce(MemoryStore):
         return super().pop_due(now_ms, limit)
 
 
+def store_with(messages: MemoryMessages) -> MemoryStore:
+    store = MemoryStore()
+    store.messages = messages
+    return store
+
+
 @pytest.mark.anyio
 async def test_the_scheduler_reports_a_failed_pass_and_keeps_running() -> None:
     dispatcher = FunctionDispatcher(lambda r: Response(200))
     emulator = Emulator(Settings(clock="virtual", tokens=(TENANT,)),
-                        clock=VirtualClock(start=1_700_000_000), store=StoreDownOnce(),
+                        clock=VirtualClock(start=1_700_000_000),
+                        store=store_with(MessagesDownOnce(max_finished=100)),
                         dispatcher=dispatcher, ids=RandomIds(seed=1))
     reported: list[object] = []
     asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: reported.append(ctx))
@@ -170,8 +178,8 @@ async def test_the_scheduler_reports_a_failed_pass_and_keeps_running() -> None:
     assert [str(c["exception"]) for c in reported] == ["store unreachable"]  # type: ignore[index]
 
 
-class StoreDownWhileFinishing(MemoryStore):
-    """A memory store that fails the first read of a finishing attempt's message."""
+class MessagesDownWhileFinishing(MemoryMessages):
+    """Memory-store messages that fail the first read of a finishing attempt's message."""
 
     failures = 1
 
@@ -188,14 +196,15 @@ class StoreDownWhileFinishing(MemoryStore):
 @pytest.mark.anyio
 async def test_an_attempt_that_fails_midway_is_given_back_and_made_again() -> None:
     dispatcher = FunctionDispatcher(lambda r: Response(200))
-    store = StoreDownWhileFinishing()
+    messages = MessagesDownWhileFinishing(max_finished=100)
+    store = store_with(messages)
     emulator = Emulator(Settings(clock="virtual", tokens=(TENANT,)),
                         clock=VirtualClock(start=1_700_000_000), store=store,
                         dispatcher=dispatcher, ids=RandomIds(seed=1))
     asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: None)
     message_id = publish(emulator)
     await emulator.drain()
-    assert store.failures == 0
+    assert messages.failures == 0
     assert [r.message_id for r in dispatcher.requests] == [message_id, message_id]
-    found = store.get_message(TENANT, message_id)
+    found = messages.get_message(TENANT, message_id)
     assert found is not None and found.state is State.DELIVERED

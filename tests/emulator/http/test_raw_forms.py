@@ -15,6 +15,7 @@ from qstash_emulator.app import create_app
 from qstash_emulator.core.model import Message
 from qstash_emulator.core.tenants import DEFAULT_TOKEN
 from qstash_emulator.storage.memory import MemoryStore
+from qstash_emulator.storage.memory.messages import MemoryMessages
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -95,13 +96,15 @@ def test_reset_all_tenants(endpoint: Endpoint) -> None:
         assert all(ids)
 
 
-class StoreDown(MemoryStore):
+class MessagesDown(MemoryMessages):
     def put_message(self, message: Message) -> None:
         raise ConnectionError("store unreachable")
 
 
 def test_an_unexpected_failure_is_answered_in_the_error_format() -> None:
-    app = create_app(Emulator(Settings(clock="virtual"), store=StoreDown()))
+    store = MemoryStore()
+    store.messages = MessagesDown(max_finished=100)
+    app = create_app(Emulator(Settings(clock="virtual"), store=store))
     with ServerThread(app, lifespan="on") as served:
         answer = httpx.post(f"{served.url}/v2/publish/http://127.0.0.1:9/x", content=b"x",
                             headers=_auth(DEFAULT_TOKEN))

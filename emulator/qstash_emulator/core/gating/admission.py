@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from ..context import Context
 from ..model import Kind, Message, State
+from ..ports import GateStore
 from . import rules as g
 from .rules import Gate, GateKind, is_gated
 
@@ -21,15 +22,16 @@ PENDING = (State.CREATED, State.RETRY)
 class Admission:
     """Stateless: every gate lives in the store, so any number of these may share a store."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, gate_store: GateStore) -> None:
         self.ctx = ctx
+        self.gate_store = gate_store
 
     # the due path
     def take_due(self, now_ms: int, limit: int) -> list[Message]:
         """Pop up to `limit` due messages that may start now; park the others."""
         taken: list[Message] = []
         while len(taken) < limit:
-            due = self.ctx.store.pop_due(now_ms, limit - len(taken))
+            due = self.ctx.messages.pop_due(now_ms, limit - len(taken))
             parked = False
             for message in due:
                 if is_gated(message) and not self._admit(message, now_ms):
@@ -41,7 +43,7 @@ class Admission:
         return taken
 
     def _admit(self, message: Message, now_ms: int) -> bool:
-        with self.ctx.store.gate_lock():
+        with self.gate_store.gate_lock():
             return self._admit_locked(message, now_ms)
 
     def _admit_locked(self, message: Message, now_ms: int) -> bool:
@@ -57,11 +59,11 @@ class Admission:
         if message.message_id in gate.holders:
             return True
         if not (kind is GateKind.QUEUE and message.enlisted):
-            self.ctx.store.push_waiting(message.tenant, kind.value, name, message.message_id)
+            self.gate_store.push_waiting(message.tenant, kind.value, name, message.message_id)
         return self.pump(message.tenant, gate, now_ms, current=message.message_id)
 
     def _gate_for(self, kind: GateKind, name: str, message: Message, now_ms: int) -> Gate:
-        gate = self.ctx.store.get_gate(message.tenant, kind.value, name)
+        gate = self.gate_store.get_gate(message.tenant, kind.value, name)
         if gate is not None:
             return gate
         if kind is GateKind.QUEUE:
@@ -74,18 +76,18 @@ class Admission:
         gate = g.roll(gate, now_ms)
         got_current = False
         while g.has_room(gate):
-            message_id = self.ctx.store.pop_waiting(tenant, gate.kind.value, gate.name)
+            message_id = self.gate_store.pop_waiting(tenant, gate.kind.value, gate.name)
             if message_id is None:
                 break
-            message = self.ctx.store.get_message(tenant, message_id)
+            message = self.ctx.messages.get_message(tenant, message_id)
             if message is None or message.state not in PENDING:
                 continue
             gate = g.take(gate, message_id, now_ms)
             if message_id == current:
                 got_current = True
             else:
-                self.ctx.store.put_message(replace(message, due_at_ms=now_ms))
-        self.ctx.store.put_gate(tenant, replace(gate, wake_at_ms=g.wake_time(gate)))
+                self.ctx.messages.put_message(replace(message, due_at_ms=now_ms))
+        self.gate_store.put_gate(tenant, replace(gate, wake_at_ms=g.wake_time(gate)))
         return got_current
 
     def refresh(self, tenant: str, gate: Gate) -> None:
@@ -98,12 +100,12 @@ class Admission:
         """Create the message's queue on first use; apply its flow-control values."""
         if message.queue_name is None and message.flow_control is None:
             return
-        with self.ctx.store.gate_lock():
+        with self.gate_store.gate_lock():
             self._accept_locked(message)
 
     def _accept_locked(self, message: Message) -> None:
         now_ms = self.ctx.now_ms()
-        store = self.ctx.store
+        store = self.gate_store
         queue = message.queue_name
         if queue is not None and self._get(message.tenant, GateKind.QUEUE, queue) is None:
             store.put_gate(message.tenant, g.new_queue(queue, now_ms))
@@ -123,29 +125,29 @@ class Admission:
 
     def enlist(self, message: Message) -> None:
         assert message.queue_name is not None
-        with self.ctx.store.gate_lock():
-            self.ctx.store.push_waiting(message.tenant, GateKind.QUEUE.value, message.queue_name,
+        with self.gate_store.gate_lock():
+            self.gate_store.push_waiting(message.tenant, GateKind.QUEUE.value, message.queue_name,
                                         message.message_id)
 
     def adopt(self, source: Message, callback: Message) -> None:
         """A queued message's callback holds the source's queue slot until it finishes."""
         if source.queue_name is None:
             return
-        with self.ctx.store.gate_lock():
+        with self.gate_store.gate_lock():
             gate = self._get(source.tenant, GateKind.QUEUE, source.queue_name)
             if gate is not None and source.message_id in gate.holders:
-                self.ctx.store.put_gate(
+                self.gate_store.put_gate(
                     source.tenant, g.adopt(gate, source.message_id, callback.message_id))
 
     def after_attempt(self, message: Message) -> None:
         """An attempt of `message` ended: free its flow-control slot; finish if terminal."""
         if message.queue_name is None and message.flow_control is None:
             return
-        with self.ctx.store.gate_lock():
+        with self.gate_store.gate_lock():
             self._after_attempt_locked(message)
 
     def _after_attempt_locked(self, message: Message) -> None:
-        current = self.ctx.store.get_message(message.tenant, message.message_id) or message
+        current = self.ctx.messages.get_message(message.tenant, message.message_id) or message
         if current.flow_control is not None:
             self._release(current.tenant, GateKind.FLOW, current.flow_control.key, current)
         if current.finished:
@@ -155,7 +157,7 @@ class Admission:
         """`message` is DELIVERED, FAILED or CANCELED: free what it holds (idempotent)."""
         if message.flow_control is None and message.queue_name is None:
             return
-        with self.ctx.store.gate_lock():
+        with self.gate_store.gate_lock():
             self._terminal_locked(message)
 
     def _terminal_locked(self, message: Message) -> None:
@@ -177,7 +179,7 @@ class Admission:
         if gate is None or (source_id, child.message_id) not in gate.children:
             return
         gate = g.drop_child(gate, source_id, child.message_id)
-        source = self.ctx.store.get_message(child.tenant, source_id)
+        source = self.ctx.messages.get_message(child.tenant, source_id)
         source_done = source is None or source.finished
         if source_done and not g.has_children(gate, source_id):
             gate = g.release(gate, source_id)
@@ -190,23 +192,23 @@ class Admission:
         self.pump(tenant, g.release(gate, message.message_id), self.ctx.now_ms())
 
     def _get(self, tenant: str, kind: GateKind, name: str) -> Gate | None:
-        return self.ctx.store.get_gate(tenant, kind.value, name)
+        return self.gate_store.get_gate(tenant, kind.value, name)
 
     # Ticker: rate windows opening
     def next_due_ms(self) -> int | None:
-        return self.ctx.store.next_gate_wake_ms()
+        return self.gate_store.next_gate_wake_ms()
 
     def fire_due(self, now_ms: int) -> int:
-        first = self.ctx.store.next_gate_wake_ms()
+        first = self.gate_store.next_gate_wake_ms()
         if first is None or first > now_ms:  # nothing to wake: no need for the lock
             return 0
-        with self.ctx.store.gate_lock():
+        with self.gate_store.gate_lock():
             return self._fire_locked(now_ms)
 
     def _fire_locked(self, now_ms: int) -> int:
         woken = 0
-        for tenant, kind, name in self.ctx.store.pop_gate_wakes(now_ms):
-            gate = self.ctx.store.get_gate(tenant, kind, name)
+        for tenant, kind, name in self.gate_store.pop_gate_wakes(now_ms):
+            gate = self.gate_store.get_gate(tenant, kind, name)
             if gate is not None:
                 self.pump(tenant, gate, now_ms)
                 woken += 1

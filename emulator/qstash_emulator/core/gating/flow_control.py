@@ -17,6 +17,7 @@ from ..errors import BadRequest, NotFound
 from ..headers import parse_bool
 from ..model import State
 from ..plans import Plans
+from ..ports import GateStore
 from . import rules as g
 from .admission import PENDING, Admission
 from .rules import Gate, GateKind
@@ -39,21 +40,23 @@ class GlobalParallelism:
 
 
 class FlowControls:
-    def __init__(self, ctx: Context, gates: Admission, plans: Plans) -> None:
+    def __init__(self, ctx: Context, gate_store: GateStore, gates: Admission, plans: Plans
+                 ) -> None:
         self.ctx = ctx
+        self.gate_store = gate_store
         self.gates = gates
         self.plans = plans
 
     def _gate(self, tenant: str, key: str) -> Gate:
-        gate = self.ctx.store.get_gate(tenant, FLOW, key)
+        gate = self.gate_store.get_gate(tenant, FLOW, key)
         if gate is None:
             raise NotFound(p.FLOW_CONTROL_NOT_FOUND.format(key=key))
         return gate
 
     def _info(self, tenant: str, gate: Gate) -> FlowInfo:
         waiting = 0
-        for message_id in self.ctx.store.waiting(tenant, FLOW, gate.name):
-            message = self.ctx.store.get_message(tenant, message_id)
+        for message_id in self.gate_store.waiting(tenant, FLOW, gate.name):
+            message = self.ctx.messages.get_message(tenant, message_id)
             waiting += message is not None and message.state in PENDING
         return FlowInfo(gate, waiting, g.rate_count(gate, self.ctx.now_ms()))
 
@@ -61,7 +64,7 @@ class FlowControls:
         return self._info(tenant, self._gate(tenant, key))
 
     def list(self, tenant: str, search: str | None = None) -> list[FlowInfo]:
-        gates = sorted(self.ctx.store.gates(tenant, FLOW), key=lambda gate: gate.name)
+        gates = sorted(self.gate_store.gates(tenant, FLOW), key=lambda gate: gate.name)
         wanted = (search or "").lower()
         return [self._info(tenant, gate) for gate in gates if wanted in gate.name.lower()]
 
@@ -103,7 +106,7 @@ class FlowControls:
                      holders=frozenset())
 
     def _change(self, tenant: str, key: str, **changes: object) -> None:
-        with self.ctx.store.gate_lock():  # read-modify-write, atomic across instances
+        with self.gate_store.gate_lock():  # read-modify-write, atomic across instances
             gate = self._gate(tenant, key)
             changed = replace(gate, updated_at_ms=self.ctx.now_ms(), **changes)  # type: ignore[arg-type]
             self.gates.refresh(tenant, changed)
@@ -116,7 +119,7 @@ class FlowControls:
         change(self, tenant, key, params)
 
     def global_parallelism(self, tenant: str) -> GlobalParallelism:
-        active = sum(m.state is State.ACTIVE for m in self.ctx.store.active_messages(tenant))
+        active = sum(m.state is State.ACTIVE for m in self.ctx.messages.active_messages(tenant))
         return GlobalParallelism(self.plans.limit(tenant, "parallelism"), active)
 
 

@@ -17,6 +17,7 @@ from ..messages.parse import Parsed
 from ..messages.queries import Queries
 from ..model import Kind, Message
 from ..plans import Plans
+from ..ports import GateStore
 from . import rules as g
 from .admission import Admission
 from .rules import Gate, GateKind
@@ -68,14 +69,18 @@ def parse_upsert(body: object) -> QueueUpsert:
 
 
 class Queues:
-    def __init__(self, ctx: Context, gates: Admission, plans: Plans, queries: Queries) -> None:
+    def __init__(
+        self, ctx: Context, gate_store: GateStore, gates: Admission, plans: Plans,
+        queries: Queries,
+    ) -> None:
         self.ctx = ctx
+        self.gate_store = gate_store
         self.gates = gates
         self.plans = plans
         self.queries = queries
 
     def _gate(self, tenant: str, name: str) -> Gate:
-        gate = self.ctx.store.get_gate(tenant, QUEUE, name)
+        gate = self.gate_store.get_gate(tenant, QUEUE, name)
         if gate is None:
             raise NotFound(p.QUEUE_NOT_FOUND.format(name=name))
         return gate
@@ -83,7 +88,7 @@ class Queues:
     def check_room(self, tenant: str, names: Iterable[str]) -> None:
         """412 if creating the queues among `names` that do not exist would pass the limit."""
         limit = self.plans.limit(tenant, "queues")
-        store = self.ctx.store
+        store = self.gate_store
         if limit is None or all(store.get_gate(tenant, QUEUE, name) for name in names):
             return
         existing = {gate.name for gate in store.gates(tenant, QUEUE)}
@@ -96,8 +101,8 @@ class Queues:
             raise PreconditionFailed(
                 p.PARALLELISM_LIMIT.format(value=request.parallelism, limit=maximum))
         now_ms = self.ctx.now_ms()
-        with self.ctx.store.gate_lock():  # read-modify-write, atomic across instances
-            gate = self.ctx.store.get_gate(tenant, QUEUE, request.name)
+        with self.gate_store.gate_lock():  # read-modify-write, atomic across instances
+            gate = self.gate_store.get_gate(tenant, QUEUE, request.name)
             if gate is None:
                 self.check_room(tenant, [request.name])
                 gate = g.new_queue(request.name, now_ms)
@@ -112,29 +117,29 @@ class Queues:
 
     def list(self, tenant: str) -> list[QueueInfo]:
         lags = self._lags(tenant)
-        gates = sorted(self.ctx.store.gates(tenant, QUEUE), key=lambda gate: gate.created_at_ms)
+        gates = sorted(self.gate_store.gates(tenant, QUEUE), key=lambda gate: gate.created_at_ms)
         return [QueueInfo(gate, lags.get(gate.name, 0)) for gate in gates]
 
     def _lags(self, tenant: str) -> dict[str, int]:
         """Undelivered messages per queue."""
         lags: dict[str, int] = {}
-        for message in self.ctx.store.active_messages(tenant):
+        for message in self.ctx.messages.active_messages(tenant):
             if message.queue_name is not None and message.kind is Kind.MESSAGE:
                 lags[message.queue_name] = lags.get(message.queue_name, 0) + 1
         return lags
 
     def delete(self, tenant: str, name: str) -> None:
         self._gate(tenant, name)
-        self.ctx.store.delete_gate(tenant, QUEUE, name)
+        self.gate_store.delete_gate(tenant, QUEUE, name)
         for message in list(self._members(tenant, name)):
             self.queries.cancel(tenant, message.message_id)
 
     def _members(self, tenant: str, name: str) -> Iterable[Message]:
-        return (m for m in self.ctx.store.active_messages(tenant)
+        return (m for m in self.ctx.messages.active_messages(tenant)
                 if m.queue_name == name and m.kind is Kind.MESSAGE)
 
     def set_paused(self, tenant: str, name: str, paused: bool) -> None:
-        with self.ctx.store.gate_lock():  # read-modify-write, atomic across instances
+        with self.gate_store.gate_lock():  # read-modify-write, atomic across instances
             gate = self._gate(tenant, name)
             if gate.paused != paused:
                 self.gates.refresh(

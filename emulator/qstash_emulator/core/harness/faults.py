@@ -1,81 +1,26 @@
 """Destination chaos: rules matched by destination URL, and the effects they decide.
 
 The decisions are pure: `effect_for` says what the destination "answers" to one attempt,
-`signature_for` how its signature is spoiled; the delivery layer applies them.
+`signature_for` how its signature is spoiled; the delivery layer applies them. Rules, their
+progress and pending duplicates are kept in the store, so every instance sharing it applies the
+same ones: a status sequence runs once across all of them, and the probability draws come from
+the rule's seed and a shared counter.
 """
 
 from __future__ import annotations
 
-import heapq
-import random
+import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from fnmatch import fnmatchcase
+from dataclasses import dataclass, replace
 
 from ..errors import BadRequest
 from ..messages.signing import SignatureClaims, body_hash
+from ..ports import HarnessStore, IdSource
+from .model import PASS, Duplicate, FaultRule, MatchType, SignatureFault
+from .view import HarnessView
 
 GLOB_CHARS = frozenset("*?[")
-PASS = "pass"
-"""A `statuses` entry letting the real destination answer that attempt (JSON null too)."""
 WRONG_SUBJECT_SUFFIX = "/not-this-url"
-
-
-class SignatureFault(StrEnum):
-    NEXT_KEY = "next-key"
-    EXPIRED = "expired"
-    WRONG_SUB = "wrong-sub"
-    WRONG_BODY = "wrong-body"
-
-
-class MatchType(StrEnum):
-    EXACT = "exact"
-    PREFIX = "prefix"
-    GLOB = "glob"
-
-
-@dataclass(frozen=True, slots=True)
-class FaultRule:
-    """One rule as configured (see `parse_rule` for the fields)."""
-
-    rule_id: str
-    tenant: str | None
-    match: str
-    match_type: MatchType
-    statuses: tuple[int | None, ...] = ()  # None: the real destination answers
-    latency_ms: int = 0
-    timeout: bool = False
-    connection_error: bool = False
-    probability: float | None = None
-    seed: int | None = None
-    duplicate_after_s: float | None = None
-    signature: SignatureFault | None = None
-
-    def matches(self, tenant: str, url: str) -> bool:
-        if self.tenant is not None and self.tenant != tenant:
-            return False
-        if self.match_type is MatchType.EXACT:
-            return url == self.match
-        if self.match_type is MatchType.PREFIX:
-            return url.startswith(self.match)
-        return fnmatchcase(url, self.match)
-
-    @property
-    def warnings(self) -> list[str]:
-        """What the rule does that a test rarely wants (shown in the answer that adds it)."""
-        fake = sorted({s for s in self.statuses if s is not None and 200 <= s < 300})
-        if not fake:
-            return []
-        return [f"statuses {fake} answer in the destination's place: the attempt counts as "
-                f'delivered and the destination never sees it; use "{PASS}" to let the real '
-                "destination answer an attempt"]
-
-    @property
-    def fails(self) -> bool:
-        """Whether the rule changes the destination's answer (not only latency or signature)."""
-        return bool(self.statuses or self.timeout or self.connection_error) or (
-            self.probability is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,78 +47,72 @@ class Effect:
         return f"latency {self.latency_ms}ms"
 
 
-@dataclass(slots=True)
-class _Live:
-    rule: FaultRule
-    rng: random.Random
-    position: int = 0
-
-
-@dataclass(order=True, frozen=True, slots=True)
-class Duplicate:
-    due_ms: int
-    tenant: str = field(compare=False)
-    message_id: str = field(compare=False)
-    rule_id: str = field(compare=False)
+def draw(seed: str, number: int) -> float:
+    """The `number`th draw (1, 2, ...) from `seed`: uniform in [0, 1), equal in every process."""
+    digest = hashlib.blake2b(f"{seed}\n{number}".encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "big") >> 11) / (1 << 53)
 
 
 class Faults:
-    """The fault rules in force, in the order they were added, and pending duplicates."""
+    """The fault rules in force, in the order they were added, and pending duplicates.
 
-    def __init__(self) -> None:
-        self._rules: dict[str, _Live] = {}
-        self._duplicates: list[Duplicate] = []
-        self._next = 0
+    >>> faults = Faults(harness, HarnessView(harness, wall, None), ids)  # doctest: +SKIP
+    """
+
+    def __init__(self, store: HarnessStore, view: HarnessView, ids: IdSource) -> None:
+        self._store = store
+        self._view = view
+        self._ids = ids
 
     def add(self, body: object, tenant: str | None) -> FaultRule:
-        self._next += 1
-        rule = parse_rule(body, tenant, f"fault_{self._next}")
-        self._rules[rule.rule_id] = _Live(rule, random.Random(rule.seed))
+        rule = parse_rule(body, tenant, "")
+        draw_seed = str(rule.seed) if rule.seed is not None else self._ids.new_id("draw")
+        rule = replace(rule, rule_id=f"fault_{self._store.new_fault_number()}",
+                       draw_seed=draw_seed)
+        self._store.put_fault(rule)
+        self._view.changed()
         return rule
 
     def rules(self, tenant: str | None) -> list[FaultRule]:
         """The tenant's rules (and the all-tenant ones); every rule with None."""
-        return [live.rule for live in self._rules.values()
-                if tenant is None or live.rule.tenant in (tenant, None)]
+        return [rule for rule in self._view.refresh().rules
+                if tenant is None or rule.tenant in (tenant, None)]
 
     def remove(self, rule_id: str, tenant: str | None) -> bool:
-        live = self._rules.get(rule_id)
-        if live is None or (tenant is not None and live.rule.tenant != tenant):
+        found = [rule for rule in self._view.refresh().rules if rule.rule_id == rule_id]
+        if not found or (tenant is not None and found[0].tenant != tenant):
             return False
-        del self._rules[rule_id]
-        return True
+        self._view.changed()
+        return self._store.delete_faults([rule_id]) > 0
 
     def clear(self, tenant: str | None) -> int:
-        doomed = [rid for rid, live in self._rules.items()
-                  if tenant is None or live.rule.tenant == tenant]
-        for rule_id in doomed:
-            del self._rules[rule_id]
+        doomed = [rule.rule_id for rule in self._view.refresh().rules
+                  if tenant is None or rule.tenant == tenant]
+        cleared = self._store.delete_faults(doomed) if doomed else 0
         if tenant is None:
-            self._duplicates.clear()
-        return len(doomed)
+            self._store.clear_duplicates()
+        self._view.changed()
+        return cleared
 
-    def _first(self, tenant: str, url: str, wanted: str) -> _Live | None:
-        for live in self._rules.values():
-            if live.rule.matches(tenant, url) and _has(live.rule, wanted):
-                return live
+    def _first(self, tenant: str, url: str, wanted: str) -> FaultRule | None:
+        for rule in self._view.current().rules:
+            if rule.matches(tenant, url) and _has(rule, wanted):
+                return rule
         return None
 
     def effect_for(self, tenant: str, url: str) -> Effect | None:
-        """Decide one attempt's fate (advances the status sequence and the seeded RNG)."""
-        live = self._first(tenant, url, "answer")
-        if live is None:
+        """Decide one attempt's fate (takes the rule's next draw and its next status)."""
+        rule = self._first(tenant, url, "answer")
+        if rule is None:
             return None
-        rule = live.rule
-        if rule.fails and rule.probability is not None and live.rng.random() >= rule.probability:
-            return Effect(rule.rule_id, latency_ms=rule.latency_ms) if rule.latency_ms else None
+        if rule.probability is not None:
+            number = self._store.advance_fault(rule.rule_id, "draws")
+            if number == 0:
+                return None  # removed meanwhile by another instance
+            if draw(rule.draw_seed, number) >= rule.probability:
+                return _latency_only(rule)
         if rule.statuses:
-            if live.position >= len(rule.statuses):
-                return Effect(rule.rule_id, latency_ms=rule.latency_ms) if rule.latency_ms else None
-            status = rule.statuses[live.position]
-            live.position += 1
-            if status is None and not rule.latency_ms:
-                return None
-            return Effect(rule.rule_id, status=status, latency_ms=rule.latency_ms)
+            return self._next_status(rule)
         if rule.timeout or rule.connection_error:
             return Effect(rule.rule_id, timeout=rule.timeout,
                           connection_error=rule.connection_error and not rule.timeout,
@@ -181,25 +120,42 @@ class Faults:
         fallback = 500 if rule.probability is not None else None
         return Effect(rule.rule_id, status=fallback, latency_ms=rule.latency_ms)
 
+    def _next_status(self, rule: FaultRule) -> Effect | None:
+        step = self._store.advance_fault(rule.rule_id, "statuses")
+        if step == 0:
+            return None
+        if step > len(rule.statuses):
+            return _latency_only(rule)
+        status = rule.statuses[step - 1]
+        if status is None:
+            return _latency_only(rule)
+        return Effect(rule.rule_id, status=status, latency_ms=rule.latency_ms)
+
     def signature_for(self, tenant: str, url: str) -> SignatureFault | None:
-        live = self._first(tenant, url, "signature")
-        return live.rule.signature if live else None
+        rule = self._first(tenant, url, "signature")
+        return rule.signature if rule else None
 
     def duplicate_rule(self, tenant: str, url: str) -> FaultRule | None:
-        live = self._first(tenant, url, "duplicate")
-        return live.rule if live else None
+        return self._first(tenant, url, "duplicate")
 
     def schedule_duplicate(self, duplicate: Duplicate) -> None:
-        heapq.heappush(self._duplicates, duplicate)
+        self._store.add_duplicate(duplicate)
+        self._view.changed()
 
     def next_duplicate_ms(self) -> int | None:
-        return self._duplicates[0].due_ms if self._duplicates else None
+        return self._view.current().next_duplicate_ms
 
     def pop_duplicates(self, now_ms: int) -> list[Duplicate]:
-        due = []
-        while self._duplicates and self._duplicates[0].due_ms <= now_ms:
-            due.append(heapq.heappop(self._duplicates))
-        return due
+        """The duplicates due by `now_ms` (each goes to one instance only)."""
+        due_ms = self._view.current().next_duplicate_ms
+        if due_ms is None or due_ms > now_ms:
+            return []
+        self._view.changed()
+        return self._store.pop_duplicates(now_ms)
+
+
+def _latency_only(rule: FaultRule) -> Effect | None:
+    return Effect(rule.rule_id, latency_ms=rule.latency_ms) if rule.latency_ms else None
 
 
 def _has(rule: FaultRule, wanted: str) -> bool:

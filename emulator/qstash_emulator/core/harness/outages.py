@@ -1,37 +1,16 @@
-"""The QStash outage switch: which API requests fail, and how (decisions only, no I/O)."""
+"""The QStash outage switch: which API requests fail, and how."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 
 from ..errors import BadRequest
+from ..ports import HarnessStore, IdSource
+from .model import API_PREFIX, Outage, OutageMode
+from .view import HarnessView
 
-API_PREFIX = "/v2/"
-
-
-class OutageMode(StrEnum):
-    ERROR = "error"
-    TIMEOUT = "timeout"
-    RESET = "reset"
-
-
-@dataclass(frozen=True, slots=True)
-class Outage:
-    """One outage: `mode`, its status or hold time, the paths hit and how many requests left."""
-
-    mode: OutageMode
-    tenant: str | None = None
-    status: int = 503
-    seconds: float = 30.0
-    count: int | None = None
-    paths: tuple[str, ...] = (API_PREFIX,)
-
-    def covers(self, tenant: str | None, path: str) -> bool:
-        if self.tenant is not None and tenant != self.tenant:
-            return False
-        return any(path.startswith(prefix) for prefix in self.paths)
+CONTROL_PREFIX = "/__emulator__/"
 
 
 def parse_outage(body: object, tenant: str | None) -> Outage:
@@ -85,38 +64,44 @@ def _paths(value: object) -> tuple[str, ...]:
 
 
 class Outages:
-    """The outages in force: at most one per tenant, plus one for every tenant (key None)."""
+    """The outages in force: at most one per tenant, plus one for every tenant (tenant None).
+    They are kept in the store, so every instance sharing it fails the same requests, and a
+    `count` is used up by all of them together."""
 
-    def __init__(self) -> None:
-        self._active: dict[str | None, Outage] = {}
+    def __init__(self, store: HarnessStore, view: HarnessView, ids: IdSource) -> None:
+        self._store = store
+        self._view = view
+        self._ids = ids
 
-    def start(self, outage: Outage) -> None:
-        self._active[outage.tenant] = outage
+    def start(self, outage: Outage) -> Outage:
+        started = replace(outage, outage_id=self._ids.new_id("outage"))
+        self._store.start_outage(started)
+        self._view.changed()
+        return started
 
     def end(self, tenant: str | None, *, everywhere: bool = False) -> int:
         """End the tenant's outage (every outage with `everywhere`); returns how many ended."""
+        self._view.changed()
         if everywhere:
-            ended = len(self._active)
-            self._active.clear()
-            return ended
-        return 1 if self._active.pop(tenant, None) is not None else 0
+            return self._store.end_all_outages()
+        return int(self._store.end_outage(tenant))
 
     def active(self) -> list[Outage]:
-        return list(self._active.values())
+        """Every outage in force, each with the requests it has left as its `count`."""
+        return list(self._view.refresh().outages)
 
     def take(self, tenant: str | None, path: str) -> Outage | None:
         """The outage hitting this request, if any (uses up one of its `count`)."""
-        if not self._active or path.startswith("/__emulator__/"):
+        outages = self._view.current().outages
+        if not outages or path.startswith(CONTROL_PREFIX):
             return None
-        for key in (tenant, None):
-            outage = self._active.get(key)
+        for scope in (tenant, None):
+            outage = next((o for o in outages if o.tenant == scope), None)
             if outage is None or not outage.covers(tenant, path):
                 continue
-            if outage.count is not None:
-                left = outage.count - 1
-                if left <= 0:
-                    del self._active[key]
-                else:
-                    self._active[key] = replace(outage, count=left)
-            return outage
+            if outage.count is None:
+                return outage
+            self._view.changed()
+            if self._store.take_outage(outage) is not None:
+                return outage
         return None

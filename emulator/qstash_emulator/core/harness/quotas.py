@@ -15,7 +15,7 @@ from .. import protocol as p
 from ..errors import BadRequest, BurstLimited, QuotaExceeded
 from ..model import Usage
 from ..plans import Plan, Plans
-from ..ports import Clock, QuotaBook
+from ..ports import Clock, UsageStore
 from ..recent import RecentReads
 
 DAY_MS = 86_400_000
@@ -117,7 +117,7 @@ class Quotas:
     True
     """
 
-    def __init__(self, clock: Clock, plans: Plans, book: QuotaBook) -> None:
+    def __init__(self, clock: Clock, plans: Plans, book: UsageStore) -> None:
         self.clock = clock
         self.plans = plans
         self.book = book

@@ -47,7 +47,7 @@ class Attempts:
         Admitting gated messages may have changed others of their gate (or taken one twice),
         so those are read again, in one go, and begun once if still pending."""
         gated = list(dict.fromkeys((m.tenant, m.message_id) for m in due if is_gated(m)))
-        fresh = dict(zip(gated, self.ctx.store.get_messages(gated), strict=True))
+        fresh = dict(zip(gated, self.ctx.messages.get_messages(gated), strict=True))
         requests = []
         for message in due:
             key = (message.tenant, message.message_id)
@@ -74,7 +74,7 @@ class Attempts:
             timeout_s=self.ctx.clock.wall_seconds(timeout_s),
             attempt=message.retried,
             started_at_ms=self.ctx.now_ms(),
-            start_seq=self.ctx.store.next_seq(),
+            start_seq=self.ctx.history.next_seq(),
         )
 
     def _delivery_headers(self, message: Message, body: bytes) -> dict[str, str]:
@@ -110,7 +110,7 @@ class Attempts:
     def finish(self, outcomes: list[tuple[DeliveryRequest, Response]]) -> list[Exception | None]:
         """Record attempts and move their messages on (all are read again in one go); per
         outcome, the error that stopped it, if any."""
-        current = self.ctx.store.get_messages([(r.tenant, r.message_id) for r, _ in outcomes])
+        current = self.ctx.messages.get_messages([(r.tenant, r.message_id) for r, _ in outcomes])
         errors: list[Exception | None] = []
         for (request, response), message in zip(outcomes, current, strict=True):
             try:
@@ -155,7 +155,8 @@ class Attempts:
         final = self.ctx.save(message, State.FAILED)
         self.ctx.log(final, State.FAILED, error=error_text(response), response=response)
         dlq_id = self.ctx.new_dlq_id()
-        self.ctx.store.put_dlq(final.tenant, DlqEntry(dlq_id, final, response, self.ctx.now_ms()))
+        self.ctx.history.put_dlq(final.tenant, DlqEntry(dlq_id, final, response,
+                                                     self.ctx.now_ms()))
         if final.workflow is not None:
             callback = self.hooks.failed(final, response, dlq_id)
             if callback is not None:
@@ -178,13 +179,13 @@ class Attempts:
         self._store_callback(source, callback)
 
     def _store_callback(self, source: Message, callback: Message) -> None:
-        self.ctx.store.put_message(callback)
+        self.ctx.messages.put_message(callback)
         self.ctx.log(callback, State.CREATED)
         self.gates.adopt(source, callback)
 
     def record_extra(self, request: DeliveryRequest, response: Response) -> None:
         """Log an attempt outside the message's progress (an injected duplicate delivery)."""
-        message = self.ctx.store.get_message(request.tenant, request.message_id)
+        message = self.ctx.messages.get_message(request.tenant, request.message_id)
         if message is None:
             return
         self._record(request, response, message.kind)
@@ -192,7 +193,7 @@ class Attempts:
 
     def _record(self, request: DeliveryRequest, response: Response, kind: Kind) -> None:
         record = DeliveryRecord(
-            seq=self.ctx.store.next_seq(),
+            seq=self.ctx.history.next_seq(),
             tenant=request.tenant,
             message_id=request.message_id,
             url=request.url,
@@ -206,4 +207,4 @@ class Attempts:
             start_seq=request.start_seq,
             ended_at_ms=self.ctx.now_ms(),
         )
-        self.ctx.store.append_delivery(record)
+        self.ctx.history.append_delivery(record)

@@ -14,6 +14,7 @@ from ..gating.queues import Queues, enqueued
 from ..harness.quotas import Quotas
 from ..model import DlqEntry, Kind, Message, State, WorkflowRef
 from ..plans import Plans
+from ..ports import UrlGroupStore
 from ..url_groups.url_groups import Target, targets, with_group_defaults
 from .hooks import MessageHooks, NoHooks
 from .parse import Parsed, parse_destination, parse_publish
@@ -39,9 +40,11 @@ class Publisher:
     """Creating messages: publish, batch, DLQ retry, and the copies schedules make."""
 
     def __init__(
-        self, ctx: Context, gates: Admission, plans: Plans, quotas: Quotas, queues: Queues
+        self, ctx: Context, url_group_store: UrlGroupStore, gates: Admission, plans: Plans,
+        quotas: Quotas, queues: Queues,
     ) -> None:
         self.ctx = ctx
+        self.url_group_store = url_group_store
         self.gates = gates
         self.plans = plans
         self.quotas = quotas
@@ -55,7 +58,7 @@ class Publisher:
         destination = parse_destination(request.destination)
         parsed = parse_publish(
             request.destination,
-            with_group_defaults(self.ctx.store, tenant, destination, request.headers),
+            with_group_defaults(self.url_group_store, tenant, destination, request.headers),
             request.body,
             now_ms=self.ctx.now_ms(),
             caller_ip=caller_ip,
@@ -79,7 +82,7 @@ class Publisher:
                                                                             caller_ip)),
                                    request.headers) for request in requests]
         self._check_queues(tenant, parsed)
-        found = [targets(self.ctx.store, tenant, item.destination) for item in parsed]
+        found = [targets(self.url_group_store, tenant, item.destination) for item in parsed]
         self.quotas.require(tenant, sum(len(item) for item in found))
         return [
             [self._accept_one(tenant, item, target) for target in item_targets]
@@ -126,7 +129,7 @@ class Publisher:
             dedup_key = f"{dedup_key}\n{url}"
         if dedup_key is not None:
             window_ms = self.ctx.limits.dedup_window_s * 1000
-            existing = self.ctx.store.claim_dedup(
+            existing = self.ctx.messages.claim_dedup(
                 tenant, dedup_key, message_id, self.ctx.now_ms(), window_ms
             )
             if existing is not None:
@@ -152,7 +155,7 @@ class Publisher:
         enlist = self.gates.joins_queue_now(message, self.ctx.now_ms())
         if message.enlisted != enlist:  # e.g. a DLQ retry copies its source's flag
             message = replace(message, enlisted=enlist)
-        self.ctx.store.put_message(message)
+        self.ctx.messages.put_message(message)
         self.ctx.log(message, State.CREATED)
         if enlist:
             self.gates.enlist(message)
@@ -181,7 +184,7 @@ class Publisher:
             timeout_s=given.timeout_s if p.TIMEOUT in config else source.timeout_s,
             workflow=workflow or source.workflow,
         )
-        self.ctx.store.delete_dlq(tenant, entry.dlq_id)
+        self.ctx.history.delete_dlq(tenant, entry.dlq_id)
         self.store_new(message)
         return message
 

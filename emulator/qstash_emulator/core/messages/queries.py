@@ -32,7 +32,7 @@ class Queries:
 
     # messages
     def get_message(self, tenant: str, message_id: str) -> Message:
-        message = self.ctx.store.get_message(tenant, message_id)
+        message = self.ctx.messages.get_message(tenant, message_id)
         if message is None:
             raise NotFound(p.MESSAGE_NOT_FOUND)
         return message
@@ -56,23 +56,23 @@ class Queries:
             return sum(self._cancel_if_known(tenant, message_id) for message_id in ids)
         wanted = MessageFilter.from_params(params)
         count = cancel_count(params)
-        matching = sorted((m for m in self.ctx.store.active_messages(tenant)
+        matching = sorted((m for m in self.ctx.messages.active_messages(tenant)
                            if wanted.matches(m, m.created_at_ms)), key=lambda m: m.created_at_ms)
         return sum(self.cancel(tenant, m.message_id) for m in matching[:count])
 
     def _cancel_if_known(self, tenant: str, message_id: str) -> int:
-        message = self.ctx.store.get_message(tenant, message_id)
+        message = self.ctx.messages.get_message(tenant, message_id)
         return 0 if message is None else self.cancel(tenant, message_id)
 
     # DLQ
     def get_dlq(self, tenant: str, dlq_id: str) -> DlqEntry:
-        entry = self.ctx.store.get_dlq(tenant, dlq_id)
+        entry = self.ctx.history.get_dlq(tenant, dlq_id)
         if entry is None:
             raise NotFound(p.DLQ_NOT_FOUND)
         return entry
 
     def delete_dlq(self, tenant: str, dlq_id: str) -> None:
-        if not self.ctx.store.delete_dlq(tenant, dlq_id):
+        if not self.ctx.history.delete_dlq(tenant, dlq_id):
             raise NotFound(p.DLQ_NOT_FOUND)
 
     def list_dlq(self, tenant: str, params: Mapping[str, Sequence[str]]) -> Page[DlqEntry]:
@@ -81,7 +81,7 @@ class Queries:
         statuses = {int(s) for s in values(params, "responseStatus") if s.lstrip("-").isdigit()}
         ids = set(values(params, "dlqIds"))
         chosen = (
-            entry for entry in self.ctx.store.dlq(tenant)
+            entry for entry in self.ctx.history.dlq(tenant)
             if wanted.matches(entry.message, entry.failed_at_ms)
             and (not statuses or entry.response.status in statuses)
             and (not ids or entry.dlq_id in ids)
@@ -90,7 +90,7 @@ class Queries:
         return paginate(chosen, lambda e: e.dlq_id, cursor, page_size(params, 100, 100))
 
     def delete_dlq_many(self, tenant: str, ids: list[str]) -> int:
-        return sum(self.ctx.store.delete_dlq(tenant, dlq_id) for dlq_id in ids)
+        return sum(self.ctx.history.delete_dlq(tenant, dlq_id) for dlq_id in ids)
 
     # logs
     def list_logs(self, tenant: str, params: Mapping[str, Sequence[str]]) -> Page[LogEvent]:
@@ -98,7 +98,7 @@ class Queries:
         wanted = MessageFilter.from_params(params)
         states = _states(values(params, "state"))
         chosen = (
-            event for event in reversed(self.ctx.store.logs(tenant))
+            event for event in reversed(self.ctx.history.logs(tenant))
             if (not states or event.state.value in states)
             and wanted.matches(event.message, event.time_ms)
         )

@@ -20,6 +20,7 @@ from ..messages.parse import NAME_PATTERN, parse_destination
 from ..messages.publish import Publisher, PublishRequest
 from ..model import State
 from ..plans import Plans
+from ..ports import ScheduleStore, UrlGroupStore
 from ..url_groups.url_groups import targets
 from .cron import parse_cron
 from .model import Schedule, ScheduleState
@@ -31,8 +32,13 @@ RUN_STATES = {State.DELIVERED: ScheduleState.SUCCESS, State.FAILED: ScheduleStat
 class Schedules:
     """Every schedule operation, plus the `Ticker` that fires triggers when due."""
 
-    def __init__(self, ctx: Context, publisher: Publisher, plans: Plans) -> None:
+    def __init__(
+        self, ctx: Context, schedule_store: ScheduleStore, url_group_store: UrlGroupStore,
+        publisher: Publisher, plans: Plans,
+    ) -> None:
         self.ctx = ctx
+        self.schedule_store = schedule_store
+        self.url_group_store = url_group_store
         self.publisher = publisher
         self.plans = plans
         self._due: list[tuple[int, int, str, str]] = []
@@ -70,21 +76,21 @@ class Schedules:
         return schedule
 
     def get(self, tenant: str, schedule_id: str) -> Schedule:
-        schedule = self.ctx.store.get_schedule(tenant, schedule_id)
+        schedule = self.schedule_store.get_schedule(tenant, schedule_id)
         if schedule is None:
             raise NotFound(p.SCHEDULE_NOT_FOUND.format(schedule_id=schedule_id))
         return schedule
 
     def list_all(self, tenant: str) -> list[Schedule]:
-        return sorted(self.ctx.store.schedules(tenant), key=lambda s: s.created_at_ms)
+        return sorted(self.schedule_store.schedules(tenant), key=lambda s: s.created_at_ms)
 
     def delete(self, tenant: str, schedule_id: str) -> None:
-        if not self.ctx.store.delete_schedule(tenant, schedule_id):
+        if not self.schedule_store.delete_schedule(tenant, schedule_id):
             raise NotFound(p.SCHEDULE_NOT_FOUND.format(schedule_id=schedule_id))
 
     def pause(self, tenant: str, schedule_id: str) -> None:
         """Stop triggering (idempotent); triggers that fall due while paused are skipped."""
-        self.ctx.store.put_schedule(replace(self.get(tenant, schedule_id), paused=True))
+        self.schedule_store.put_schedule(replace(self.get(tenant, schedule_id), paused=True))
 
     def resume(self, tenant: str, schedule_id: str) -> None:
         """Trigger again from the next cron time after now (idempotent)."""
@@ -98,7 +104,7 @@ class Schedules:
         """`lastScheduleStates`: each message of the last run, by its current state."""
         states: dict[str, ScheduleState] = {}
         for message_id in schedule.last_message_ids:
-            message = self.ctx.store.get_message(schedule.tenant, message_id)
+            message = self.ctx.messages.get_message(schedule.tenant, message_id)
             if message is not None:
                 states[message_id] = RUN_STATES.get(message.state, ScheduleState.IN_PROGRESS)
         return states
@@ -127,10 +133,10 @@ class Schedules:
 
     # internals
     def _check_limit(self, tenant: str, schedule_id: str) -> None:
-        if self.ctx.store.get_schedule(tenant, schedule_id) is not None:
+        if self.schedule_store.get_schedule(tenant, schedule_id) is not None:
             return
         limit = self.plans.limit(tenant, "schedules")
-        if limit is not None and len(self.ctx.store.schedules(tenant)) >= limit:
+        if limit is not None and len(self.schedule_store.schedules(tenant)) >= limit:
             plan = self.plans.plan(tenant).name
             raise PreconditionFailed(p.TOO_MANY_SCHEDULES.format(plan=plan, limit=limit))
 
@@ -153,7 +159,7 @@ class Schedules:
         not_before_ms = at_ms + schedule.delay_s * 1000
         ids = []
         destination = parse_destination(schedule.destination)
-        for target in targets(self.ctx.store, schedule.tenant, destination):
+        for target in targets(self.url_group_store, schedule.tenant, destination):
             message = replace(
                 template, message_id=self.ctx.ids.new_id("msg"), tenant=schedule.tenant,
                 url=target.url, topic_name=target.topic_name, endpoint_name=target.endpoint_name,
@@ -164,7 +170,7 @@ class Schedules:
         return ids
 
     def _save(self, schedule: Schedule) -> None:
-        self.ctx.store.put_schedule(schedule)
+        self.schedule_store.put_schedule(schedule)
         if schedule.next_at_ms is not None and not schedule.paused:
             self._index()
             self._push(schedule)
@@ -179,13 +185,13 @@ class Schedules:
         """The due heap (lazy deletion), built from the store on first use."""
         if not self._loaded:
             self._loaded = True
-            for schedule in self.ctx.store.all_schedules():
+            for schedule in self.schedule_store.all_schedules():
                 if schedule.next_at_ms is not None and not schedule.paused:
                     self._push(schedule)
         return self._due
 
     def _live(self, tenant: str, schedule_id: str, due_at: int) -> Schedule | None:
-        schedule = self.ctx.store.get_schedule(tenant, schedule_id)
+        schedule = self.schedule_store.get_schedule(tenant, schedule_id)
         if schedule is None or schedule.paused or schedule.next_at_ms != due_at:
             return None
         return schedule

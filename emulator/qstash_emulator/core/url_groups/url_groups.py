@@ -7,11 +7,10 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from .. import protocol as p
-from ..context import Context
 from ..errors import BadRequest, NotFound, PreconditionFailed
 from ..messages.parse import NAME_PATTERN, Destination
 from ..plans import Plans
-from ..ports import Store
+from ..ports import Clock, UrlGroupStore
 from .model import GroupEndpoint, UrlGroup
 
 
@@ -24,7 +23,7 @@ class Target:
     endpoint_name: str | None = None
 
 
-def targets(store: Store, tenant: str, destination: Destination) -> list[Target]:
+def targets(store: UrlGroupStore, tenant: str, destination: Destination) -> list[Target]:
     """The destination's targets; an unknown group raises NotFound."""
     if destination.url is not None:
         return [Target(destination.url)]
@@ -36,7 +35,7 @@ def targets(store: Store, tenant: str, destination: Destination) -> list[Target]
 
 
 def with_group_defaults(
-    store: Store, tenant: str, destination: Destination, headers: Mapping[str, str]
+    store: UrlGroupStore, tenant: str, destination: Destination, headers: Mapping[str, str]
 ) -> Mapping[str, str]:
     """A publish's (lower-cased) headers under the default headers of its URL group, if any."""
     if destination.url_group is None:
@@ -50,28 +49,29 @@ def with_group_defaults(
 class UrlGroups:
     """Create, change, read and delete URL groups, within the plan's limits."""
 
-    def __init__(self, ctx: Context, plans: Plans) -> None:
-        self.ctx = ctx
+    def __init__(self, url_group_store: UrlGroupStore, clock: Clock, plans: Plans) -> None:
+        self.url_group_store = url_group_store
+        self.clock = clock
         self.plans = plans
 
     def get(self, tenant: str, name: str) -> UrlGroup:
-        group = self.ctx.store.get_url_group(tenant, name)
+        group = self.url_group_store.get_url_group(tenant, name)
         if group is None:
             raise NotFound(p.TOPIC_NOT_FOUND.format(name=name))
         return group
 
     def list_all(self, tenant: str) -> list[UrlGroup]:
-        return sorted(self.ctx.store.url_groups(tenant), key=lambda g: g.name)
+        return sorted(self.url_group_store.url_groups(tenant), key=lambda g: g.name)
 
     def delete(self, tenant: str, name: str) -> None:
         """Forget the group; messages already published to it carry on. Unknown: no error."""
-        self.ctx.store.delete_url_group(tenant, name)
+        self.url_group_store.delete_url_group(tenant, name)
 
     def upsert_endpoints(self, tenant: str, name: str, payload: object) -> UrlGroup:
         """Add endpoints (or rename them), creating the group on first use."""
         _check_name(name)
         incoming = [_endpoint(item) for item in _items(payload)]
-        existing = self.ctx.store.get_url_group(tenant, name)
+        existing = self.url_group_store.get_url_group(tenant, name)
         if existing is None:
             self._check_room(tenant)
         endpoints = list(existing.endpoints) if existing else []
@@ -81,22 +81,22 @@ class UrlGroups:
         if limit is not None and len(endpoints) > limit:
             raise PreconditionFailed(p.TOO_MANY_ENDPOINTS.format(
                 name=name, plan=self.plans.plan(tenant).name, limit=limit))
-        now_ms = self.ctx.now_ms()
+        now_ms = self.clock.now_ms()
         group = UrlGroup(tenant, name, existing.created_at_ms if existing else now_ms, now_ms,
                          tuple(endpoints), existing.headers if existing else {})
-        self.ctx.store.put_url_group(group)
+        self.url_group_store.put_url_group(group)
         return group
 
     def set_headers(self, tenant: str, name: str, payload: object) -> UrlGroup:
         """Replace the group's default publish headers (`{"headers": {}}` clears them)."""
         headers = _default_headers(payload)
-        group = replace(self.get(tenant, name), headers=headers, updated_at_ms=self.ctx.now_ms())
-        self.ctx.store.put_url_group(group)
+        group = replace(self.get(tenant, name), headers=headers, updated_at_ms=self.clock.now_ms())
+        self.url_group_store.put_url_group(group)
         return group
 
     def _check_room(self, tenant: str) -> None:
         limit = self.plans.limit(tenant, "url_groups")
-        if limit is not None and len(self.ctx.store.url_groups(tenant)) >= limit:
+        if limit is not None and len(self.url_group_store.url_groups(tenant)) >= limit:
             raise PreconditionFailed(p.TOO_MANY_URL_GROUPS.format(
                 plan=self.plans.plan(tenant).name, limit=limit))
 
@@ -106,10 +106,10 @@ class UrlGroups:
         group = self.get(tenant, name)
         kept = tuple(e for e in group.endpoints if not any(_matches(e, r) for r in removals))
         if not kept:
-            self.ctx.store.delete_url_group(tenant, name)
+            self.url_group_store.delete_url_group(tenant, name)
             return
-        self.ctx.store.put_url_group(replace(group, endpoints=kept,
-                                             updated_at_ms=self.ctx.now_ms()))
+        self.url_group_store.put_url_group(replace(group, endpoints=kept,
+                                             updated_at_ms=self.clock.now_ms()))
 
 
 def _default_headers(payload: object) -> dict[str, str]:

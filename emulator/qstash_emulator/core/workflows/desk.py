@@ -14,7 +14,8 @@ from ..model import DlqEntry, Message, WorkflowRef
 
 class Desk:
     def __init__(self, ctx: Context, publisher: Publisher, queries: Queries) -> None:
-        self._store = ctx.store
+        self._history = ctx.history
+        self._messages = ctx.messages
         self._publisher = publisher
         self._queries = queries
 
@@ -41,13 +42,13 @@ class Desk:
         return self._publisher.retry_dlq(tenant, entry, headers, workflow)
 
     def dlq(self, tenant: str) -> Sequence[DlqEntry]:
-        return self._store.dlq(tenant)
+        return self._history.dlq(tenant)
 
     def get_dlq(self, tenant: str, dlq_id: str) -> DlqEntry:
         return self._queries.get_dlq(tenant, dlq_id)
 
     def delete_dlq(self, tenant: str, dlq_id: str) -> bool:
-        return self._store.delete_dlq(tenant, dlq_id)
+        return self._history.delete_dlq(tenant, dlq_id)
 
     def messages(self, tenant: str, message_ids: Sequence[str]) -> list[Message | None]:
-        return self._store.get_messages([(tenant, m) for m in message_ids])
+        return self._messages.get_messages([(tenant, m) for m in message_ids])

@@ -78,9 +78,6 @@ class Workflows:
         found = [m for m in self.desk.messages(run.tenant, ids) if m is not None]
         return RunView(run, self.store.history(run.tenant, run.run_id), found)
 
-    def reset(self, tenant: str | None) -> None:
-        self.store.reset(tenant)
-
 
 def _newest_first(runs: list[Run]) -> list[Run]:
     return sorted(runs, key=lambda run: (run.created_at_ms, run.run_id), reverse=True)

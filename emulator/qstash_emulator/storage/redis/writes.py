@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import redis_lua as lua
+from . import lua
 
 
 @dataclass

@@ -20,9 +20,9 @@ from typing import Any
 
 from redis.commands.core import Script
 
-from ..core.workflows.model import HistoryItem, Run, Waiter
+from ...core.workflows.model import HistoryItem, Run, Waiter
+from .base import glob_escape, tenant_segment, text
 from .codec import decode, encode
-from .redis import glob_escape, tenant_segment, text
 
 # KEYS: run, runs, hist, seen, msgs, held, ended; ARGV: run segment, run JSON
 CREATE_RUN = """

@@ -1,16 +1,16 @@
-"""The in-process part of the store that keeps quota settings and usage counters."""
+"""Usage in this process: quota settings per tenant and usage counters per window."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.model import QuotaSettings, Usage
+from ...core.model import QuotaSettings, Usage
 
 
-class MemoryQuotas:
+class MemoryUsage:
     """Quota settings per tenant and usage counters per window, in this process."""
 
-    def _init_quotas(self) -> None:
+    def __init__(self) -> None:
         self._quota_settings: dict[str, QuotaSettings] = {}
         self._usage: dict[tuple[str, str], tuple[int, Usage]] = {}
         self._quota_tenants: set[str] = set()
@@ -61,4 +61,5 @@ class MemoryQuotas:
             self._quota_settings.pop(tenant, None)
             self._quota_tenants.discard(tenant)
 
-
+    def reset(self, tenant: str | None) -> None:
+        self.forget_quota(tenant)

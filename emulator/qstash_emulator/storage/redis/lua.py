@@ -1,7 +1,7 @@
 """The Lua scripts of the Redis store: the operations that must be atomic across instances.
 
 Due-index members are `<tenant segment>\\n<message id>`; a tenant's keys are
-`<prefix>:t:<tenant segment>:<kind>` (see `RedisKeys`).
+`<prefix>:t:<tenant segment>:<kind>` (see `RedisBase`).
 """
 
 from __future__ import annotations
@@ -149,4 +149,44 @@ APPEND_BOUNDED = """
 for i = 2, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
 return 1
+"""
+
+# Add one to a fault rule's named counter, unless the rule is gone (then 0).
+# KEYS: rules hash, the rule's counters hash.  ARGV: rule id, counter name
+ADVANCE_FAULT = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+return redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+"""
+
+# Forget fault rules with their counters; returns how many rules there were.
+# KEYS: rules hash, its order zset.  ARGV: counters key prefix, then the rule ids
+DELETE_FAULTS = """
+local deleted = 0
+for i = 2, #ARGV do
+  deleted = deleted + redis.call('HDEL', KEYS[1], ARGV[i])
+  redis.call('ZREM', KEYS[2], ARGV[i])
+  redis.call('DEL', ARGV[1] .. ARGV[i])
+end
+return deleted
+"""
+
+# Take the members scored at or before ARGV[1] (each is taken by one caller only).
+# KEYS: zset.  ARGV: now ms
+POP_SCORED = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+for _, member in ipairs(due) do redis.call('ZREM', KEYS[1], member) end
+return due
+"""
+
+# Use up one request of the outage in field ARGV[1] if it is still outage ARGV[2] and counted:
+# the requests left (the outage ends at 0), or -1. Fields: <scope> JSON, <scope>\nid, <scope>\nleft
+# KEYS: outages hash.  ARGV: scope, outage id
+TAKE_OUTAGE = """
+local id, left = ARGV[1] .. '\\nid', ARGV[1] .. '\\nleft'
+if redis.call('HGET', KEYS[1], id) ~= ARGV[2] or redis.call('HEXISTS', KEYS[1], left) == 0 then
+  return -1
+end
+local now = redis.call('HINCRBY', KEYS[1], left, -1)
+if now <= 0 then redis.call('HDEL', KEYS[1], ARGV[1], id, left) end
+return now
 """

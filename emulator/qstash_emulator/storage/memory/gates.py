@@ -1,4 +1,4 @@
-"""The in-process part of the store that keeps gates (queues, flow-control keys)."""
+"""Gates in this process: queues and flow-control keys, wait lists and wake times."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 
-from ..core.gating.rules import Gate
+from ...core.gating.rules import Gate
 
 GateId = tuple[str, str, str]  # tenant, kind, name
 
@@ -15,7 +15,7 @@ GateId = tuple[str, str, str]  # tenant, kind, name
 class MemoryGates:
     """Gates by (tenant, kind, name), their FIFO wait lists, and a heap of wake times."""
 
-    def _init_gates(self) -> None:
+    def __init__(self) -> None:
         self._gates: dict[GateId, Gate] = {}
         self._waits: dict[GateId, deque[str]] = {}
         self._wakes: list[tuple[int, str, str, str]] = []
@@ -70,9 +70,11 @@ class MemoryGates:
     def gate_lock(self) -> AbstractContextManager[None]:
         return nullcontext()
 
-    def _reset_gates(self, tenant: str | None) -> None:
+    def reset(self, tenant: str | None) -> None:
         if tenant is None:
-            self._init_gates()
+            self._gates.clear()
+            self._waits.clear()
+            self._wakes.clear()
             return
         for key in [k for k in self._gates if k[0] == tenant]:
             del self._gates[key]

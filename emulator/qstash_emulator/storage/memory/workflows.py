@@ -6,7 +6,7 @@ import heapq
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from ..core.workflows.model import HistoryItem, Run, Waiter
+from ...core.workflows.model import HistoryItem, Run, Waiter
 
 
 @dataclass

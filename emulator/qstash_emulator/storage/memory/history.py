@@ -1,0 +1,76 @@
+"""History in this process: bounded logs and delivery records, DLQ entries, one counter."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ...core.model import DeliveryRecord, DlqEntry, LogEvent
+
+
+@dataclass
+class TenantHistory:
+    logs: deque[LogEvent]
+    deliveries: deque[DeliveryRecord]
+    dlq: dict[str, DlqEntry] = field(default_factory=dict)
+
+
+class MemoryHistory:
+    """The newest `max_logs` log events and `max_deliveries` records per tenant, so long runs
+    keep a flat footprint; DLQ entries in insertion order."""
+
+    def __init__(self, max_logs: int, max_deliveries: int) -> None:
+        self._tenants: dict[str, TenantHistory] = {}
+        self._counter = itertools.count(1)
+        self._max_logs = max_logs
+        self._max_deliveries = max_deliveries
+
+    def _tenant(self, tenant: str) -> TenantHistory:
+        data = self._tenants.get(tenant)
+        if data is None:
+            data = self._tenants[tenant] = TenantHistory(
+                deque(maxlen=self._max_logs), deque(maxlen=self._max_deliveries))
+        return data
+
+    def next_seq(self) -> int:
+        return next(self._counter)
+
+    def append_log(self, tenant: str, event: LogEvent) -> None:
+        self._tenant(tenant).logs.append(event)
+
+    def logs(self, tenant: str) -> Sequence[LogEvent]:
+        data = self._tenants.get(tenant)
+        return list(data.logs) if data else []
+
+    def put_dlq(self, tenant: str, entry: DlqEntry) -> None:
+        self._tenant(tenant).dlq[entry.dlq_id] = entry
+
+    def get_dlq(self, tenant: str, dlq_id: str) -> DlqEntry | None:
+        data = self._tenants.get(tenant)
+        return data.dlq.get(dlq_id) if data else None
+
+    def delete_dlq(self, tenant: str, dlq_id: str) -> bool:
+        data = self._tenants.get(tenant)
+        return data is not None and data.dlq.pop(dlq_id, None) is not None
+
+    def dlq(self, tenant: str) -> Sequence[DlqEntry]:
+        data = self._tenants.get(tenant)
+        return list(data.dlq.values()) if data else []
+
+    def append_delivery(self, record: DeliveryRecord) -> None:
+        self._tenant(record.tenant).deliveries.append(record)
+
+    def deliveries(self, tenant: str) -> Sequence[DeliveryRecord]:
+        data = self._tenants.get(tenant)
+        return list(data.deliveries) if data else []
+
+    def delivery_tenants(self) -> list[str]:
+        return sorted(name for name, data in self._tenants.items() if data.deliveries)
+
+    def reset(self, tenant: str | None) -> None:
+        if tenant is None:
+            self._tenants.clear()
+        else:
+            self._tenants.pop(tenant, None)

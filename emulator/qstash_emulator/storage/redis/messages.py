@@ -1,0 +1,123 @@
+"""Messages in Redis: per-tenant hashes, one due index shared by instances, claims, dedup ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from redis.commands.core import Script
+
+from ...core.model import Message, State
+from . import lua
+from .base import RedisBase, tenant_segment, text
+from .codec import decode, encode
+from .lease import Lease
+
+PENDING = (State.CREATED, State.RETRY)
+
+
+class RedisMessages:
+    """`P:t:T:active` and `P:t:T:finished` (hashes id -> JSON with an `:order` zset), the due
+    index `P:due` (zset "T\\n<id>" scored by due ms), `P:claims` (member -> instance making the
+    attempt, see `Lease`) and `P:t:T:dedup:<key>` ("<expires at ms>|<message id>")."""
+
+    def __init__(self, base: RedisBase, lease: Lease) -> None:
+        self._base = base
+        self._lease = lease
+        self._release_one = Script(base.client, lua.RELEASE_ONE)
+        self._release_all = Script(base.client, lua.RELEASE_CLAIMS)
+        self._claim_dedup = Script(base.client, lua.CLAIM_DEDUP)
+
+    def _member(self, tenant: str, message_id: str) -> str:
+        return f"{tenant_segment(tenant)}\n{message_id}"
+
+    def put_message(self, message: Message) -> None:
+        if message.finished:
+            kind = "f"
+        elif message.state in PENDING:
+            kind = "p"
+        else:
+            kind = "a" if message.state is State.ACTIVE else "o"
+        self._base.writes.put_message(tenant_segment(message.tenant), message.message_id,
+                                      encode(message), kind, message.due_at_ms)
+        self._base.send_unless_deferred()
+
+    def get_message(self, tenant: str, message_id: str) -> Message | None:
+        # a message only ever moves from active to finished, so this order never misses one
+        client = self._base.client
+        raw = client.hget(self._base.tkey(tenant, "active"), message_id)
+        if raw is None:
+            raw = client.hget(self._base.tkey(tenant, "finished"), message_id)
+        return None if raw is None else decode(Message, raw)
+
+    def get_messages(self, wanted: Sequence[tuple[str, str]]) -> list[Message | None]:
+        if not wanted:
+            return []
+
+        def reads(pipe: Any) -> None:
+            for tenant, message_id in wanted:  # active first, as in get_message
+                pipe.hget(self._base.tkey(tenant, "active"), message_id)
+                pipe.hget(self._base.tkey(tenant, "finished"), message_id)
+
+        raw = self._base.writes.send_with(reads)  # held-back writes ride along: one round trip
+        found = [active if active is not None else finished
+                 for active, finished in zip(raw[::2], raw[1::2], strict=True)]
+        return [None if item is None else decode(Message, item) for item in found]
+
+    def active_messages(self, tenant: str) -> Iterable[Message]:
+        return self._base.list_ordered(self._base.tkey(tenant, "active"), Message)
+
+    def pop_due(self, now_ms: int, limit: int) -> list[Message]:
+        key = self._base.key
+        keys = [key("due"), key("claims"), key("instances")]
+        args = [now_ms, limit, self._lease.instance, self._base.prefix]
+        [raw] = self._base.writes.send_with(lambda pipe: pipe.eval(lua.POP_DUE, 3, *keys, *args))
+        return [self._pending(decode(Message, item)) for item in raw]
+
+    def release(self, tenant: str, message_id: str, now_ms: int) -> None:
+        self._release_one(keys=[self._base.key("due"), self._base.key("claims")],
+                          args=[self._lease.instance, now_ms, self._member(tenant, message_id)])
+
+    def _pending(self, message: Message) -> Message:
+        """A claimed message; one left ACTIVE by a dead instance is made pending again."""
+        if message.state in PENDING:
+            return message
+        restored = replace(message, state=State.RETRY if message.retried else State.CREATED)
+        self._base.client.hset(self._base.tkey(message.tenant, "active"), message.message_id,
+                               encode(restored))
+        return restored
+
+    def next_due_ms(self) -> int | None:
+        first = self._base.client.zrange(self._base.key("due"), 0, 0, withscores=True)
+        return int(first[0][1]) if first else None
+
+    def claim_dedup(
+        self, tenant: str, key: str, message_id: str, now_ms: int, window_ms: int
+    ) -> str | None:
+        held = self._claim_dedup(
+            keys=[self._base.tkey(tenant, f"dedup:{key}")],
+            args=[message_id, now_ms, now_ms + window_ms, max(window_ms, 1) * 6],
+        )
+        return text(held) if held else None
+
+    def release_claims(self) -> None:
+        """Give this instance's unfinished claims back to the due index and end its lease."""
+        key = self._base.key
+        self._release_all(keys=[key("due"), key("claims"), key("instances"), self._lease.key],
+                          args=[self._lease.instance, 0])
+
+    def reset(self, tenant: str | None) -> None:
+        """Forget the due entries and claims of the tenant's messages (every one with None)."""
+        due, claims = self._base.key("due"), self._base.key("claims")
+        client = self._base.client
+        if tenant is None:
+            client.delete(due, claims)
+            return
+        ids = client.hkeys(self._base.tkey(tenant, "active"))
+        members = [self._member(tenant, text(raw)) for raw in ids]
+        if members:
+            pipe = client.pipeline(transaction=False)
+            pipe.zrem(due, *members)
+            pipe.hdel(claims, *members)
+            pipe.execute()
