@@ -13,6 +13,7 @@ from .model import (
     DlqEntry,
     LogEvent,
     Message,
+    MessageCounts,
     QuotaSettings,
     Response,
     SigningKeys,
@@ -87,7 +88,24 @@ class QuotaBook(Protocol):
     def forget_quota(self, tenant: str | None) -> None: ...
 
 
-class Store(QuotaBook, Protocol):
+class Browsing(Protocol):
+    """Reads for the dashboard that stay cheap with a large store: counters kept on every
+    write, and newest-first pages read by position (O(page), never the whole history)."""
+
+    def message_counts(self, tenant: str) -> MessageCounts: ...
+
+    def message_page(self, tenant: str, finished: bool, start: int, count: int
+                     ) -> list[Message]:
+        """Unfinished (or finished) messages, newest first (by when they were first stored,
+        finished ones by when they finished), positions `start` to `start + count - 1`."""
+        ...
+
+    def log_page(self, tenant: str, start: int, count: int) -> list[LogEvent]:
+        """Log events newest first, positions `start` to `start + count - 1`."""
+        ...
+
+
+class Store(QuotaBook, Browsing, Protocol):
     """Everything the emulator keeps, per tenant. Every method is atomic."""
 
     name: str

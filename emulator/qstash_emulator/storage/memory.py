@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 
-from ..core.model import DeliveryRecord, DlqEntry, LogEvent, Message, SigningKeys, State
+from ..core.model import (
+    DeliveryRecord,
+    DlqEntry,
+    LogEvent,
+    Message,
+    MessageCounts,
+    SigningKeys,
+    State,
+)
 from ..core.schedules.model import Schedule
 from ..core.url_groups.model import UrlGroup
 from .memory_gates import MemoryGates
@@ -31,6 +39,7 @@ class TenantData:
     dedup: dict[str, tuple[str, int]] = field(default_factory=dict)
     dedup_sweep_at: int = 10_000
     logs: deque[LogEvent] = field(default_factory=deque)
+    events: Counter[str] = field(default_factory=Counter)
     dlq: dict[str, DlqEntry] = field(default_factory=dict)
     deliveries: deque[DeliveryRecord] = field(default_factory=deque)
     keys: SigningKeys | None = None
@@ -146,7 +155,9 @@ class MemoryStore(MemoryGates, MemoryQuotas):
         return next(self._counter)
 
     def append_log(self, tenant: str, event: LogEvent) -> None:
-        self._tenant(tenant).logs.append(event)
+        data = self._tenant(tenant)
+        data.logs.append(event)
+        data.events[event.state.value] += 1
 
     def logs(self, tenant: str) -> Sequence[LogEvent]:
         data = self._tenants.get(tenant)
@@ -191,6 +202,27 @@ class MemoryStore(MemoryGates, MemoryQuotas):
             self._due.clear()
         else:
             self._tenants.pop(tenant, None)
+
+    # newest-first reads and counters (the dashboard)
+    def message_counts(self, tenant: str) -> MessageCounts:
+        data = self._tenants.get(tenant)
+        if data is None:
+            return MessageCounts()
+        return MessageCounts(len(data.active), len(data.dlq), dict(data.events))
+
+    def message_page(self, tenant: str, finished: bool, start: int, count: int
+                     ) -> list[Message]:
+        data = self._tenants.get(tenant)
+        if data is None:
+            return []
+        held = data.finished if finished else data.active
+        return list(itertools.islice(reversed(held.values()), start, start + count))
+
+    def log_page(self, tenant: str, start: int, count: int) -> list[LogEvent]:
+        data = self._tenants.get(tenant)
+        if data is None:
+            return []
+        return list(itertools.islice(reversed(data.logs), start, start + count))
 
     # schedules and URL groups
     def put_schedule(self, schedule: Schedule) -> None:

@@ -6,6 +6,7 @@ Key layout (`P` is the prefix, `T` a tenant with `%` and `:` escaped):
     P:t:T:finished, P:t:T:finished:order      finished messages, oldest trimmed
     P:t:T:dlq, P:t:T:dlq:order                DLQ entries in insertion order
     P:t:T:logs, P:t:T:deliveries              bounded lists of JSON
+    P:t:T:counts                              hash state -> log events so far
     P:t:T:keys                                signing keys after rotation
     P:t:T:dedup:<key>                         "<expires at ms>|<message id>"
     P:due                                     zset "T\\n<id>" scored by due time (ms)
@@ -30,6 +31,7 @@ from ..core.model import (
     DlqEntry,
     LogEvent,
     Message,
+    MessageCounts,
     QuotaSettings,
     SigningKeys,
     State,
@@ -216,6 +218,7 @@ class RedisStore:
         return seq
 
     def append_log(self, tenant: str, event: LogEvent) -> None:
+        self._writes.increment(self._tkey(tenant, "counts"), event.state.value)
         self._append(self._tkey(tenant, "logs"), encode(event), self._max_logs)
 
     def logs(self, tenant: str) -> Sequence[LogEvent]:
@@ -255,6 +258,30 @@ class RedisStore:
         segments = {text(key)[start:-len(":deliveries")]
                     for key in self.client.scan_iter(match=pattern, count=1000)}
         return sorted(tenant_of_segment(segment) for segment in segments)
+
+    # newest-first reads and counters (the dashboard)
+    def message_counts(self, tenant: str) -> MessageCounts:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hlen(self._tkey(tenant, "active"))
+        pipe.hlen(self._tkey(tenant, "dlq"))
+        pipe.hgetall(self._tkey(tenant, "counts"))
+        unfinished, dlq, events = pipe.execute()
+        return MessageCounts(int(unfinished), int(dlq),
+                             {text(state): int(count) for state, count in events.items()})
+
+    def message_page(self, tenant: str, finished: bool, start: int, count: int
+                     ) -> list[Message]:
+        kind = "finished" if finished else "active"
+        ids = self.client.zrevrange(self._tkey(tenant, f"{kind}:order"), start,
+                                    start + count - 1)
+        if not ids:
+            return []
+        raw = self.client.hmget(self._tkey(tenant, kind), ids)
+        return [decode(Message, item) for item in raw if item is not None]
+
+    def log_page(self, tenant: str, start: int, count: int) -> list[LogEvent]:
+        raw = self.client.lrange(self._tkey(tenant, "logs"), -(start + count), -(start + 1))
+        return [decode(LogEvent, item) for item in reversed(raw)]
 
     # schedules and URL groups
     def put_schedule(self, schedule: Schedule) -> None:
