@@ -25,6 +25,7 @@ from .http import (
 from .http.errors import HANDLERS
 from .http.guard import Guard
 from .settings import Settings
+from .ui import mounted
 
 
 def create_app(emulator: Emulator | None = None) -> Starlette:
@@ -54,6 +55,7 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *harness.routes,
         *queues.routes,
         *flow_control.routes,
+        *(mounted(emulator) if emulator.settings.ui else []),
     ]
     middleware = [Middleware(Guard, emulator=emulator)]
     app = Starlette(

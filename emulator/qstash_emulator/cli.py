@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--store-prefix", metavar="PREFIX", dest="store_prefix",
         help="namespace of every Redis key (default qstash-emulator)",
     )
+    parser.add_argument("--no-ui", action="store_const", const=False, dest="ui",
+                        help="do not serve the dashboard at /__emulator__/ui")
     return parser
 
 
@@ -61,14 +63,25 @@ def startup_lines(settings: Settings) -> list[str]:
     """The ready-to-paste environment lines printed on start."""
     from .core.tenants import DEV_USERS
 
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     user = DEV_USERS[0]
     return [
-        f"QSTASH_URL=http://{host}:{settings.port}",
+        f"QSTASH_URL={base_url(settings)}",
         f"QSTASH_TOKEN={user.token}",
         f"QSTASH_CURRENT_SIGNING_KEY={user.keys.current}",
         f"QSTASH_NEXT_SIGNING_KEY={user.keys.next}",
     ]
+
+
+def base_url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+def ui_line(settings: Settings) -> str | None:
+    """Where the dashboard is (None with `--no-ui`)."""
+    from .ui import PREFIX
+
+    return f"Dashboard: {base_url(settings)}{PREFIX}/" if settings.ui else None
 
 
 def tune_garbage_collector() -> None:
@@ -103,5 +116,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     clock = settings.clock if settings.clock == "virtual" else f"real x{settings.speed:g}"
     print(f"qstash-emulator is running on {settings.host}:{settings.port} (clock: {clock})")
     print("\n".join(startup_lines(settings)), flush=True)
+    if (dashboard := ui_line(settings)) is not None:
+        print(dashboard, flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                 access_log=False)

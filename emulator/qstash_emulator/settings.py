@@ -33,6 +33,7 @@ class Settings:
     daily_quota: int | None = None
     monthly_quota: int | None = None
     burst_rate: int | None = None
+    ui: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -74,7 +75,7 @@ def _convert(name: str, raw: str) -> object:
         return int(raw)
     if name == "speed":
         return float(raw)
-    if name == "any_token":
+    if name in ("any_token", "ui"):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if name == "tokens":
         return tuple(t.strip() for t in raw.split(",") if t.strip())
