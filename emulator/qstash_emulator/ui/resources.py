@@ -11,7 +11,6 @@ from ..core.errors import BadRequest
 from .frame import View, page, service_of
 
 NEXT_RUNS = 3
-FLOW_ACTIONS = ("pause", "resume", "reset")
 
 
 @page("schedules.html")
@@ -62,7 +61,6 @@ def flow_control(request: Request, view: View) -> dict[str, Any]:
 
 async def change_flow(request: Request, view: View, form: FormData) -> str:
     key, verb = request.path_params["key"], request.path_params["verb"]
-    _step(dict.fromkeys(FLOW_ACTIONS, True), verb)
     service_of(request).change_flow(view.tenant.name, key, verb, {})
     return f"flow-control key {key}: {verb} done"
 
