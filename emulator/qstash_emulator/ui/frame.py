@@ -8,6 +8,7 @@ import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 import jinja2
 from starlette.datastructures import URL, FormData
@@ -45,7 +46,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters.update(when=fmt.when, relative=fmt.relative, text_of=fmt.text_of,
                        preview=fmt.preview, number=fmt.number, percent=fmt.percent,
-                       span=fmt.span)
+                       span=fmt.span, segment=lambda text: quote(str(text), safe=""))
     return env
 
 
@@ -135,9 +136,8 @@ def render(request: Request, view: View, template: str, context: dict[str, Any],
 def _linker(view: View) -> Callable[..., str]:
     def link(path: str, **params: object) -> str:
         """A dashboard URL for the tenant shown (empty parameters left out)."""
-        url = URL(PREFIX + path).include_query_params(tenant=view.tenant.key)
         chosen = {k: v for k, v in params.items() if v not in (None, "")}
-        return str(url.include_query_params(**chosen))
+        return f"{PREFIX}{path}?{urlencode({'tenant': view.tenant.key, **chosen})}"
     return link
 
 

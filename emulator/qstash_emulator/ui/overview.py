@@ -21,7 +21,7 @@ from . import format as fmt
 from .frame import View, emulator_of, field, page, service_of, view_of
 from .views import Figures, figures
 
-REFRESH_S = 0.5
+REFRESH_S = 1.0
 """How often (wall seconds) the stream looks at the counters; it sends only on a change."""
 RATE_WINDOW_S = 3.0
 PING_S = 15
