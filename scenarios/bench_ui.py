@@ -48,6 +48,7 @@ TARGET = "http://127.0.0.1:9/hook"  # never reached: every message waits on the 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = ("/", "/messages", "/messages?label=none", "/logs", "/dlq", "/harness")
+REFRESH_EVERY_S = 1.0  # the stream looks at the counters once a second (ui/overview.py)
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json",
            "Upstash-Delay": "10s"}
 
@@ -199,6 +200,7 @@ async def publishing(base: str, pid: int, total: int, concurrency: int, rounds: 
     rates: dict[str, list[float]] = {name: [] for name in settings}
     cpu: dict[str, list[float]] = {name: [] for name in settings}
     refreshes: dict[str, int] = dict.fromkeys(settings, 0)
+    await burst(base, total, concurrency)  # warm-up, not counted
     async with aiohttp.ClientSession() as session:
         for _ in range(rounds):
             for name, setting in settings.items():
@@ -216,6 +218,16 @@ async def publishing(base: str, pid: int, total: int, concurrency: int, rounds: 
         statistics.median(1 - r / b for r, b in zip(rates[name], rates[baseline], strict=True)),
         statistics.median(c / b - 1 for c, b in zip(cpu[name], cpu[baseline], strict=True)),
         refreshes[name]) for name in settings}
+
+
+async def refresh_cpu_ms(base: str, pid: int, requests: int) -> float:
+    """The emulator's CPU time for one live refresh (the messages page, full of the burst's
+    messages, and one look at the counters), measured over `requests` of them in a row."""
+    async with aiohttp.ClientSession() as session:
+        before = cpu_seconds(pid)
+        for _ in range(requests):
+            await _timed(session, f"{base}{UI}/messages")
+        return (cpu_seconds(pid) - before) * 1000 / requests
 
 
 async def fill(base: str, stored: int, concurrency: int) -> None:
@@ -271,6 +283,11 @@ async def run(args: argparse.Namespace, store_args: list[str]) -> None:
             print(f"  {name:14} {row.per_s:8.0f} publish/s (slower by {row.slowdown:+6.1%})"
                   f"  {row.cpu_ms_per_1000:5.0f} CPU ms per 1,000 ({row.extra_cpu:+6.1%})"
                   f"  {row.refreshes} page refreshes")
+        per_refresh_ms = await refresh_cpu_ms(base, pid, args.requests * 10)
+        alone = figures["no page"]
+        share = per_refresh_ms / (alone.cpu_ms_per_1000 * alone.per_s / 1000) / REFRESH_EVERY_S
+        print(f"  one refresh of the messages page: {per_refresh_ms:.1f} CPU ms in the emulator; "
+              f"at one a second, {share:.1%} of the CPU the burst takes")
         async with aiohttp.ClientSession() as session, \
                 session.post(f"{base}/__emulator__/reset?all=true"):
             pass
