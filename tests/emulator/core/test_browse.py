@@ -112,3 +112,14 @@ def test_one_message_events_stop_at_its_creation(monkeypatch: pytest.MonkeyPatch
     found = message_events(store, mine)
     assert [e.state for e in found] == [State.CREATED, State.ACTIVE, State.DELIVERED]
     assert reads == [0, 2, 4]  # the first event older than the message ends the reading
+
+
+def test_a_page_without_filters_reads_just_its_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = stored(*(message(n) for n in range(10)))
+    asked: list[tuple[int, int]] = []
+    page = store.message_page
+    monkeypatch.setattr(store, "message_page",
+                        lambda tenant, finished, start, count: asked.append((start, count))
+                        or page(tenant, finished, start, count))
+    assert ids(browse_messages(store, T, {"count": ["3"]})) == ["m9", "m8", "m7"]
+    assert asked == [(0, 3)]

@@ -11,7 +11,7 @@ from ..ports import Store
 from .filters import MessageFilter, Page, page_size, values
 
 CHUNK = 200
-SCAN_LIMIT = 5_000
+SCAN_LIMIT = 2_000
 """Most messages one page of a filtered list examines; past it the page ends early and its
 cursor continues the search (a rare filter never makes one request read the whole store)."""
 UNFINISHED, FINISHED = "u", "f"
@@ -53,7 +53,7 @@ def browse_messages(store: Store, tenant: str, params: Mapping[str, Sequence[str
     found: list[Message] = []
     examined = 0
     for name in _parts(states, part):
-        for offset, message in _read(store, tenant, name, position):
+        for offset, message in _read(store, tenant, name, position, count):
             examined += 1
             if (not states or message.state.value in states) and wanted.matches(
                     message, message.created_at_ms):
@@ -64,13 +64,17 @@ def browse_messages(store: Store, tenant: str, params: Mapping[str, Sequence[str
     return Page(found, None)
 
 
-def _read(store: Store, tenant: str, part: str, start: int) -> Iterator[tuple[int, Message]]:
+def _read(store: Store, tenant: str, part: str, start: int, first: int
+          ) -> Iterator[tuple[int, Message]]:
+    """(position, message) from `start` on: `first` messages (a page without filters needs no
+    more), then chunks of CHUNK."""
+    size = min(first, CHUNK)
     while True:
-        chunk = store.message_page(tenant, part == FINISHED, start, CHUNK)
+        chunk = store.message_page(tenant, part == FINISHED, start, size)
         yield from enumerate(chunk, start)
-        if len(chunk) < CHUNK:
+        if len(chunk) < size:
             return
-        start += CHUNK
+        start, size = start + size, CHUNK
 
 
 def _parts(states: set[str], first: str) -> list[str]:
