@@ -25,7 +25,7 @@ PACKAGE_ROOTS = {
 CORE = "qstash_emulator.core"
 IO_LIBRARIES = frozenset({"starlette", "httpx", "aiohttp", "uvicorn", "redis"})
 OUTER_PACKAGES = frozenset({"qstash_queue", "pytest_qstash"})
-STARLETTE_ALLOWED = ("qstash_emulator.http", "qstash_emulator.app")
+STARLETTE_ALLOWED = ("qstash_emulator.http", "qstash_emulator.app", "qstash_emulator.ui")
 CLOCK_MODULE = "qstash_emulator.clocks"
 WALL_CLOCK_CALLS = frozenset({
     "time.time", "time.time_ns", "time.monotonic", "time.monotonic_ns",
@@ -123,7 +123,7 @@ def client_violations(source: Source) -> list[str]:
 
 
 def starlette_violations(source: Source) -> list[str]:
-    """Only `http/` and `app.py` import starlette."""
+    """Only `http/`, `ui/` and `app.py` import starlette."""
     if any(_inside(source.module, allowed) for allowed in STARLETTE_ALLOWED):
         return []
     return [f"{source.path}:{line}: {source.module} imports {name}"
@@ -350,6 +350,7 @@ def test_wall_clock_checker_exempts_clocks_module() -> None:
     ("qstash_emulator.http.keys", False),
     ("qstash_emulator.http", False),
     ("qstash_emulator.app", False),
+    ("qstash_emulator.ui.frame", False),
     ("qstash_emulator.application", True),
 ])
 def test_starlette_checker(module: str, reported: bool) -> None:
@@ -396,6 +397,8 @@ CORE_ROOT_MODULES = frozenset({
 })
 """Modules every feature shares; everything about one concept lives in its own subpackage."""
 FACADE_HOLDERS = ("service", "service_of")
+HANDLER_PACKAGES = ("qstash_emulator.http", "qstash_emulator.ui")
+"""The API's handlers and the dashboard's: both reach the core through the service only."""
 
 
 def core_layout_problems(sources: list[Source]) -> list[str]:
@@ -471,8 +474,8 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def facade_problems(source: Source, facade: type) -> list[str]:
-    """HTTP handlers call the service's methods only: no store, no context, no components."""
-    if not _inside(source.module, "qstash_emulator.http"):
+    """Handlers call the service's methods only: no store, no context, no components."""
+    if not any(_inside(source.module, package) for package in HANDLER_PACKAGES):
         return []
     methods = {name for name in dir(facade) if callable(getattr(facade, name, None))}
     problems = []
@@ -535,6 +538,9 @@ def test_facade_checker_reports_reaching_into_the_core() -> None:
     good = Source("qstash_emulator.http.y", "service_of(r).publish()\nemulator.service.publish()")
     assert len(facade_problems(bad, Facade)) == 3
     assert facade_problems(good, Facade) == []
+    dashboard = Source("qstash_emulator.ui.pages", "emulator_of(r).store.message_counts('t')\n"
+                                                   "service_of(r)._queries.list_logs()\n")
+    assert len(facade_problems(dashboard, Facade)) == 2
 
 
 # --- store areas ----------------------------------------------------------------------------

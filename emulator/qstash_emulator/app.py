@@ -26,6 +26,7 @@ from .http import (
 from .http.errors import HANDLERS
 from .http.guard import Guard
 from .settings import Settings
+from .ui import mounted
 
 
 def create_app(emulator: Emulator | None = None) -> Starlette:
@@ -56,6 +57,7 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *queues.routes,
         *flow_control.routes,
         *workflows.routes,
+        *(mounted(emulator) if emulator.settings.ui else []),
     ]
     middleware = [Middleware(Guard, emulator=emulator)]
     app = Starlette(

@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-body-bytes", type=int, help="largest accepted message body")
     parser.add_argument("--seed", type=int, help="seed for reproducible ids")
+    parser.add_argument("--no-ui", action="store_const", const=False, dest="ui",
+                        help="do not serve the dashboard at /__emulator__/ui")
     _add_plan_flags(parser)
     _add_store_flags(parser)
     _add_delivery_flags(parser)
@@ -109,11 +111,10 @@ def startup_lines(settings: Settings) -> list[str]:
     """The ready-to-paste environment lines printed on start."""
     from .core.tenants import DEV_USERS
 
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     user = DEV_USERS[0]
     current, following = settings.signing_keys or (user.keys.current, user.keys.next)
     return [
-        f"QSTASH_URL=http://{host}:{settings.port}",
+        f"QSTASH_URL={base_url(settings)}",
         f"QSTASH_TOKEN={user.token}",
         f"QSTASH_CURRENT_SIGNING_KEY={current}",
         f"QSTASH_NEXT_SIGNING_KEY={following}",
@@ -135,6 +136,18 @@ def public_store(store: str) -> str:
     netloc = (f"{parts.username}@" if parts.username else "") + host + (
         f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def base_url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+def ui_line(settings: Settings) -> str | None:
+    """Where the dashboard is (None with `--no-ui`)."""
+    from .ui import PREFIX
+
+    return f"Dashboard: {base_url(settings)}{PREFIX}/" if settings.ui else None
 
 
 def tune_garbage_collector() -> None:
@@ -213,6 +226,8 @@ def serve(emulator: Emulator, listener: socket.socket) -> None:
             if self.started:
                 print(banner(emulator.settings))
                 print("\n".join(startup_lines(emulator.settings)), flush=True)
+                if (dashboard := ui_line(emulator.settings)) is not None:
+                    print(dashboard, flush=True)
 
     config = uvicorn.Config(create_app(emulator), log_level="warning", access_log=False)
     tune_garbage_collector()

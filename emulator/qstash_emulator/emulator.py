@@ -97,6 +97,10 @@ class Emulator:
         """Wait until nothing is due and nothing is in flight."""
         await self.scheduler.drain()
 
+    def next_due_ms(self) -> int | None:
+        """When the next attempt (or schedule trigger, or gate wake-up) falls due."""
+        return self.scheduler.next_due_ms()
+
     async def advance(self, seconds: float) -> None:
         """Move a virtual clock forward, making every attempt that falls due on the way."""
         clock = self.clock

@@ -41,6 +41,7 @@ class Settings:
     signing_keys: tuple[str, ...] = ()
     rewrite: tuple[str, ...] = ()
     localhost_alias: str | None = None
+    ui: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -102,7 +103,7 @@ def _convert(name: str, raw: str) -> object:
         return int(raw)
     if name == "speed":
         return float(raw)
-    if name == "any_token":
+    if name in ("any_token", "ui"):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if name in ("tokens", "signing_keys", "rewrite"):
         return tuple(t.strip() for t in raw.split(",") if t.strip())

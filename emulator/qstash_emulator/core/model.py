@@ -211,3 +211,13 @@ class QuotaSettings:
 class Usage:
     used: int = 0
     exhausted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCounts:
+    """A tenant at a glance, read without scanning: unfinished messages and DLQ entries now,
+    and log events so far by state (e.g. `events["DELIVERED"]`), since the last reset."""
+
+    unfinished: int = 0
+    dlq: int = 0
+    events: dict[str, int] = field(default_factory=dict)

@@ -100,6 +100,15 @@ class MessageStore(Protocol):
         """The id already holding `key` within its window, else claim it for `message_id`."""
         ...
 
+    # reads that stay cheap with a large store (the dashboard)
+    def unfinished_count(self, tenant: str) -> int: ...
+
+    def message_page(self, tenant: str, finished: bool, start: int, count: int
+                     ) -> list[Message]:
+        """Unfinished (or finished) messages, newest first (by when they were first stored,
+        finished ones by when they finished), positions `start` to `start + count - 1`."""
+        ...
+
 
 class HistoryStore(Protocol):
     """What happened: log events, DLQ entries, delivery records and their sequence numbers."""
@@ -124,6 +133,17 @@ class HistoryStore(Protocol):
 
     def delivery_tenants(self) -> list[str]:
         """Every tenant with delivery records (whichever process made them)."""
+        ...
+
+    # counters kept on every write, and pages read by position (the dashboard)
+    def dlq_count(self, tenant: str) -> int: ...
+
+    def event_counts(self, tenant: str) -> dict[str, int]:
+        """Log events so far by state (e.g. `{"DELIVERED": 3}`), since the last reset."""
+        ...
+
+    def log_page(self, tenant: str, start: int, count: int) -> list[LogEvent]:
+        """Log events newest first, positions `start` to `start + count - 1`."""
         ...
 
 

@@ -21,10 +21,19 @@ from .harness.outages import Outages, parse_outage
 from .harness.quotas import QuotaReport, Quotas, burst_limited, parse_window
 from .keys import SigningKeyRing
 from .messages.attempts import Attempts
+from .messages.browse import browse_messages, message_counts, message_events
 from .messages.filters import Page
 from .messages.publish import Published, Publisher, PublishRequest
 from .messages.queries import Queries
-from .model import DeliveryRecord, DlqEntry, LogEvent, Message, SigningKeys, Tenant
+from .model import (
+    DeliveryRecord,
+    DlqEntry,
+    LogEvent,
+    Message,
+    MessageCounts,
+    SigningKeys,
+    Tenant,
+)
 from .plans import Plans
 from .ports import Store, Ticker
 from .schedules.model import Schedule, ScheduleState
@@ -122,6 +131,18 @@ class Service:
     def list_logs(self, tenant: str, params: Params) -> Page[LogEvent]:
         return self._queries.list_logs(tenant, params)
 
+    def message_counts(self, tenant: str) -> MessageCounts:
+        """Unfinished messages, DLQ entries and log events by state, without a scan."""
+        return message_counts(self._store.messages, self._store.history, tenant)
+
+    def browse_messages(self, tenant: str, params: Params) -> Page[Message]:
+        """Stored messages newest first, filtered like the logs and by `state`, paged."""
+        return browse_messages(self._store.messages, tenant, params)
+
+    def message_events(self, tenant: str, message_id: str) -> list[LogEvent]:
+        """One message's log events, oldest first: its attempts, outcomes and retry times."""
+        return message_events(self._store.history, self._queries.get_message(tenant, message_id))
+
     def deliveries(self, tenant: str) -> Sequence[DeliveryRecord]:
         return self._store.history.deliveries(tenant)
 
@@ -140,6 +161,9 @@ class Service:
 
     def schedule_run_states(self, schedule: Schedule) -> dict[str, ScheduleState]:
         return self._schedules.run_states(schedule)
+
+    def schedule_next_runs(self, schedule: Schedule, count: int) -> list[int]:
+        return self._schedules.next_runs(schedule, count)
 
     def delete_schedule(self, tenant: str, schedule_id: str) -> None:
         self._schedules.delete(tenant, schedule_id)

@@ -9,6 +9,7 @@ from ..context import Context
 from ..errors import NotFound
 from ..gating.admission import Admission
 from ..model import DlqEntry, LogEvent, Message, State
+from .browse import newest_logs
 from .filters import (
     MessageFilter,
     Page,
@@ -98,7 +99,7 @@ class Queries:
         wanted = MessageFilter.from_params(params)
         states = _states(values(params, "state"))
         chosen = (
-            event for event in reversed(self.ctx.history.logs(tenant))
+            event for event in newest_logs(self.ctx.history, tenant)
             if (not states or event.state.value in states)
             and wanted.matches(event.message, event.time_ms)
         )

@@ -100,6 +100,16 @@ class Schedules:
         next_at_ms = parse_cron(schedule.cron).next_after_ms(self.ctx.now_ms())
         self._save(replace(schedule, paused=False, next_at_ms=next_at_ms))
 
+    def next_runs(self, schedule: Schedule, count: int) -> list[int]:
+        """The next `count` trigger times (unix ms); none while paused."""
+        if schedule.paused or schedule.next_at_ms is None:
+            return []
+        cron = parse_cron(schedule.cron)
+        runs = [schedule.next_at_ms]
+        while len(runs) < count:
+            runs.append(cron.next_after_ms(runs[-1]))
+        return runs
+
     def run_states(self, schedule: Schedule) -> dict[str, ScheduleState]:
         """`lastScheduleStates`: each message of the last run, by its current state."""
         states: dict[str, ScheduleState] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +15,7 @@ class TenantHistory:
     logs: deque[LogEvent]
     deliveries: deque[DeliveryRecord]
     dlq: dict[str, DlqEntry] = field(default_factory=dict)
+    events: Counter[str] = field(default_factory=Counter)
 
 
 class MemoryHistory:
@@ -38,7 +39,9 @@ class MemoryHistory:
         return next(self._counter)
 
     def append_log(self, tenant: str, event: LogEvent) -> None:
-        self._tenant(tenant).logs.append(event)
+        data = self._tenant(tenant)
+        data.logs.append(event)
+        data.events[event.state.value] += 1
 
     def logs(self, tenant: str) -> Sequence[LogEvent]:
         data = self._tenants.get(tenant)
@@ -68,6 +71,21 @@ class MemoryHistory:
 
     def delivery_tenants(self) -> list[str]:
         return sorted(name for name, data in self._tenants.items() if data.deliveries)
+
+    # counters and newest-first reads (the dashboard)
+    def dlq_count(self, tenant: str) -> int:
+        data = self._tenants.get(tenant)
+        return len(data.dlq) if data else 0
+
+    def event_counts(self, tenant: str) -> dict[str, int]:
+        data = self._tenants.get(tenant)
+        return dict(data.events) if data else {}
+
+    def log_page(self, tenant: str, start: int, count: int) -> list[LogEvent]:
+        data = self._tenants.get(tenant)
+        if data is None:
+            return []
+        return list(itertools.islice(reversed(data.logs), start, start + count))
 
     def reset(self, tenant: str | None) -> None:
         if tenant is None:

@@ -121,3 +121,16 @@ class MemoryMessages:
             self._due.clear()
         else:
             self._tenants.pop(tenant, None)  # its heap entries are no longer live
+
+    # newest-first reads (the dashboard)
+    def unfinished_count(self, tenant: str) -> int:
+        data = self._tenants.get(tenant)
+        return len(data.active) if data else 0
+
+    def message_page(self, tenant: str, finished: bool, start: int, count: int
+                     ) -> list[Message]:
+        data = self._tenants.get(tenant)
+        if data is None:
+            return []
+        held = data.finished if finished else data.active
+        return list(itertools.islice(reversed(held.values()), start, start + count))

@@ -14,7 +14,7 @@ SEQ_BLOCK = 100
 
 class RedisHistory:
     """`P:t:T:logs` and `P:t:T:deliveries` (lists of JSON, newest kept), `P:t:T:dlq` (an
-    ordered hash) and the counter `P:seq`."""
+    ordered hash), `P:t:T:counts` (log events so far by state) and the counter `P:seq`."""
 
     def __init__(self, base: RedisBase, max_logs: int, max_deliveries: int) -> None:
         self._base = base
@@ -33,6 +33,7 @@ class RedisHistory:
         return seq
 
     def append_log(self, tenant: str, event: LogEvent) -> None:
+        self._base.writes.increment(self._base.tkey(tenant, "counts"), event.state.value)
         self._base.append(self._base.tkey(tenant, "logs"), encode(event), self._max_logs)
 
     def logs(self, tenant: str) -> Sequence[LogEvent]:
@@ -66,3 +67,16 @@ class RedisHistory:
         segments = {text(key)[start:-len(":deliveries")]
                     for key in self._base.client.scan_iter(match=pattern, count=1000)}
         return sorted(tenant_of_segment(segment) for segment in segments)
+
+    # counters and newest-first reads (the dashboard)
+    def dlq_count(self, tenant: str) -> int:
+        return int(self._base.client.hlen(self._base.tkey(tenant, "dlq")))
+
+    def event_counts(self, tenant: str) -> dict[str, int]:
+        counts = self._base.client.hgetall(self._base.tkey(tenant, "counts"))
+        return {text(state): int(count) for state, count in counts.items()}
+
+    def log_page(self, tenant: str, start: int, count: int) -> list[LogEvent]:
+        raw = self._base.client.lrange(self._base.tkey(tenant, "logs"), -(start + count),
+                                       -(start + 1))
+        return [decode(LogEvent, item) for item in reversed(raw)]

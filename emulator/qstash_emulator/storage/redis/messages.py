@@ -101,6 +101,19 @@ class RedisMessages:
         )
         return text(held) if held else None
 
+    # newest-first reads (the dashboard)
+    def unfinished_count(self, tenant: str) -> int:
+        return int(self._base.client.hlen(self._base.tkey(tenant, "active")))
+
+    def message_page(self, tenant: str, finished: bool, start: int, count: int
+                     ) -> list[Message]:
+        key = self._base.tkey(tenant, "finished" if finished else "active")
+        ids = self._base.client.zrevrange(f"{key}:order", start, start + count - 1)
+        if not ids:
+            return []
+        return [decode(Message, item) for item in self._base.client.hmget(key, ids)
+                if item is not None]
+
     def release_claims(self) -> None:
         """Give this instance's unfinished claims back to the due index and end its lease."""
         key = self._base.key

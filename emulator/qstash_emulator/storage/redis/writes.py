@@ -31,9 +31,11 @@ class PendingWrites:
     charges: dict[str, list[int]] = field(default_factory=dict)
     """usage key -> [count, ttl seconds]"""
     quota_tenants: set[str] = field(default_factory=set)
+    increments: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(hash key, field) -> how much to add"""
 
     def __bool__(self) -> bool:
-        return bool(self.messages or self.appends or self.charges)
+        return bool(self.messages or self.appends or self.charges or self.increments)
 
 
 class WriteBehind:
@@ -74,6 +76,11 @@ class WriteBehind:
         held = self._pending.charges.setdefault(key, [0, ttl_s])
         held[0] += count
         self._pending.quota_tenants.add(tenant)
+
+    def increment(self, key: str, name: str) -> None:
+        """Add one to the field `name` of the hash `key`."""
+        held = self._pending.increments
+        held[key, name] = held.get((key, name), 0) + 1
 
     # sending
     async def commit(self) -> None:
@@ -128,6 +135,8 @@ class WriteBehind:
         for name, (count, ttl_s) in pending.charges.items():
             pipe.hincrby(name, "used", count)
             pipe.expire(name, ttl_s)
+        for (name, counter), count in pending.increments.items():
+            pipe.hincrby(name, counter, count)
         if pending.quota_tenants:
             pipe.sadd(f"{self._prefix}:quota-tenants", *pending.quota_tenants)
         return len(pipe) - before
