@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import inspect
-import json
 import logging
 import threading
 import time
@@ -15,57 +12,26 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, NamedTuple, TypeAlias
 
-import jwt
-from qstash.errors import SignatureError
-from qstash.receiver import verify_with_key
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pytest_qstash.recorded import (
+    Criteria,
+    RecordedRequest,
+    listing,
+    near_misses,
+    norm_path,
+    to_bytes,
+)
 from pytest_qstash.serving import ServerThread
+from pytest_qstash.signatures import check_signature
 
 logger = logging.getLogger(__name__)
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-_MAX_LISTED = 20
-_MAX_REPR = 120
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request received by an :class:`Endpoint`.
-
-    Header names are stored lower-cased; repeated headers are joined with ``", "``.
-
-    Example::
-
-        req = endpoint.wait_for(1)[0]
-        assert req.header("Content-Type") == "application/json"
-        assert req.json() == {"hello": "world"}
-    """
-
-    method: str
-    url: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-    received_at: float
-    status: int = 0
-    signature_valid: bool | None = None
-    signature_error: str | None = None
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
 
 
 HandlerResult: TypeAlias = int | tuple[int, Mapping[str, str] | None, bytes | str]
@@ -186,19 +152,19 @@ class Endpoint:
         sequence = [statuses] if isinstance(statuses, int) else list(statuses)
         if not sequence:
             raise ValueError("respond_with() needs at least one status")
-        rule = _StatusRule(sequence, _to_bytes(body), dict(headers or {}))
+        rule = _StatusRule(sequence, to_bytes(body), dict(headers or {}))
         with self._cond:
-            self._responders[_norm_path(path)] = rule
+            self._responders[norm_path(path)] = rule
 
     def set_handler(self, func: Handler, path: str | None = None) -> None:
         """Answer with ``func(request)``: an int status or ``(status, headers, body)``."""
         with self._cond:
-            self._responders[_norm_path(path)] = func
+            self._responders[norm_path(path)] = func
 
     def delay(self, seconds: float, path: str | None = None) -> None:
         """Wait ``seconds`` before sending each answer (the request is recorded first)."""
         with self._cond:
-            self._delays[_norm_path(path)] = seconds
+            self._delays[norm_path(path)] = seconds
 
     def reset(self) -> None:
         """Forget recorded requests, answer rules, handlers and delays."""
@@ -213,7 +179,7 @@ class Endpoint:
         self, count: int, timeout: float = 5.0, *, path: str | None = None
     ) -> list[RecordedRequest]:
         """Block until at least ``count`` requests (to ``path``) arrived; return them."""
-        wanted = _norm_path(path)
+        wanted = norm_path(path)
         with self._cond:
             self._cond.wait_for(lambda: len(self._select(wanted)) >= count, timeout)
             matched = self._select(wanted)
@@ -223,7 +189,7 @@ class Endpoint:
         target = f" to {wanted}" if wanted else ""
         raise AssertionError(
             f"expected at least {count} request(s){target} within {timeout:g}s, "
-            f"got {len(matched)}; {_listing(everything)}"
+            f"got {len(matched)}; {listing(everything)}"
         )
 
     def assert_delivered(
@@ -240,7 +206,7 @@ class Endpoint:
 
         ``timeout`` optionally waits for enough matching requests to arrive first.
         """
-        criteria = _Criteria(body, headers, _norm_path(path), method)
+        criteria = Criteria(body, headers, norm_path(path), method)
         needed = 1 if times is None else times
         with self._cond:
             self._cond.wait_for(lambda: len(criteria.select(self._requests)) >= needed, timeout)
@@ -252,7 +218,7 @@ class Endpoint:
         raise AssertionError(
             f"expected {expected} request(s) matching {criteria.describe()}, "
             f"found {len(matched)} among {len(everything)} recorded"
-            f"{_near_misses(criteria, everything)}"
+            f"{near_misses(criteria, everything)}"
         )
 
     # -- serving -------------------------------------------------------------------
@@ -281,7 +247,7 @@ class Endpoint:
         urls = [url]
         if raw_path in (b"", b"/"):  # a destination published without a path
             urls.append(self.url + (f"?{query}" if query else ""))
-        valid, error = _check_signature(self.signing_keys, headers, body, urls)
+        valid, error = check_signature(self.signing_keys, headers, body, urls)
         return RecordedRequest(
             method=request.method,
             url=url,
@@ -327,156 +293,12 @@ def _coerce_reply(result: Any) -> _Reply:
     if isinstance(result, int):
         return _Reply(result, {}, b"")
     status, headers, body = result
-    return _Reply(int(status), dict(headers or {}), _to_bytes(body))
+    return _Reply(int(status), dict(headers or {}), to_bytes(body))
 
 
 def _lookup(rules: dict[str | None, Any], path: str) -> Any:
     """Return the rule for ``path``, falling back to the catch-all rule."""
     return rules[path] if path in rules else rules.get(None)
-
-
-# -- signatures ------------------------------------------------------------------------
-
-
-def _check_signature(
-    keys: tuple[str, str] | None, headers: dict[str, str], body: bytes, urls: list[str]
-) -> tuple[bool | None, str | None]:
-    """Verify like `qstash.Receiver` (current key, then next); report the current key's error."""
-    signature = headers.get("upstash-signature")
-    if keys is None or signature is None:
-        return None, None
-    errors: list[str] = []
-    for url in urls:
-        for key in keys:
-            try:
-                _verify(key, signature, body, url)
-            except Exception as exc:
-                errors.append(str(exc) or type(exc).__name__)
-            else:
-                return True, None
-    return False, errors[0]
-
-
-def _verify(key: str, signature: str, body: bytes, url: str) -> None:
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        _verify_binary((key,), signature, body, url)
-        return
-    verify_with_key(key, signature=signature, body=text, url=url)
-
-
-def _verify_binary(keys: tuple[str, ...], signature: str, body: bytes, url: str) -> None:
-    """Mirror ``qstash.Receiver`` for bodies that are not UTF-8 (it needs ``str``)."""
-    digest = base64.urlsafe_b64encode(hashlib.sha256(body).digest()).decode().rstrip("=")
-    error = "no signing key"
-    for key in keys:
-        try:
-            claims = jwt.decode(
-                signature,
-                key,
-                algorithms=["HS256"],
-                issuer="Upstash",
-                options={"require": ["iss", "sub", "exp", "nbf"]},
-            )
-        except jwt.PyJWTError as exc:
-            error = f"Error while decoding signature: {exc}"
-            continue
-        if claims["sub"] != url:
-            error = f"Invalid subject: {claims['sub']}, want: {url}"
-        elif str(claims.get("body", "")).rstrip("=") != digest:
-            error = f"Invalid body hash: {claims.get('body')}, want: {digest}"
-        else:
-            return
-    raise SignatureError(error)
-
-
-# -- matching and reporting ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Criteria:
-    body: object | None
-    headers: dict[str, str] | None
-    path: str | None
-    method: str | None
-
-    def select(self, requests: list[RecordedRequest]) -> list[RecordedRequest]:
-        return [r for r in requests if not self.mismatches(r)]
-
-    def mismatches(self, req: RecordedRequest) -> list[str]:
-        problems: list[str] = []
-        if self.method is not None and req.method != self.method.upper():
-            problems.append(f"method: got {req.method} want {self.method.upper()}")
-        if self.path is not None and req.path != self.path:
-            problems.append(f"path: got {req.path!r} want {self.path!r}")
-        if self.body is not None:
-            problems.extend(_body_mismatch(req.body, self.body))
-        for name, want in (self.headers or {}).items():
-            got = req.header(name)
-            if got != want:
-                problems.append(f"header {name.lower()}: got {_short(got)} want {_short(want)}")
-        return problems
-
-    def describe(self) -> str:
-        parts = [
-            f"{label}={_short(value)}"
-            for label, value in (
-                ("method", self.method),
-                ("path", self.path),
-                ("headers", self.headers),
-                ("body", self.body),
-            )
-            if value is not None
-        ]
-        return "{" + ", ".join(parts) + "}" if parts else "{any}"
-
-
-def _body_mismatch(got: bytes, want: object) -> list[str]:
-    if isinstance(want, bytes | str):
-        expected = _to_bytes(want)
-        if got == expected:
-            return []
-        return [f"body differs: got {_short(got)} want {_short(expected)}"]
-    try:
-        parsed = json.loads(got)
-    except ValueError:
-        return [f"body is not JSON: got {_short(got)}"]
-    if parsed == want:
-        return []
-    return [f"JSON body differs: got {_short(parsed)} want {_short(want)}"]
-
-
-def _near_misses(criteria: _Criteria, requests: list[RecordedRequest]) -> str:
-    if not requests:
-        return ""
-    lines = []
-    for req in requests[:_MAX_LISTED]:
-        problems = criteria.mismatches(req)
-        lines.append(f"  {_label(req)}: {' ; '.join(problems) if problems else 'matches'}")
-    if len(requests) > _MAX_LISTED:
-        lines.append(f"  ... and {len(requests) - _MAX_LISTED} more")
-    return ":\n" + "\n".join(lines)
-
-
-def _listing(requests: list[RecordedRequest]) -> str:
-    if not requests:
-        return "no requests were recorded"
-    lines = [f"  {_label(r)} -> {r.status} body={_short(r.body)}" for r in requests[:_MAX_LISTED]]
-    if len(requests) > _MAX_LISTED:
-        lines.append(f"  ... and {len(requests) - _MAX_LISTED} more")
-    return "recorded:\n" + "\n".join(lines)
-
-
-def _label(req: RecordedRequest) -> str:
-    return f"{req.method} {req.path}" + (f"?{req.query}" if req.query else "")
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    if len(text) <= _MAX_REPR:
-        return text
-    return f"{text[:_MAX_REPR]}... ({len(text)} chars)"
 
 
 # -- small helpers ---------------------------------------------------------------------
@@ -488,13 +310,3 @@ def _header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
         key, text = name.decode("latin-1").lower(), value.decode("latin-1")
         headers[key] = f"{headers[key]}, {text}" if key in headers else text
     return headers
-
-
-def _norm_path(path: str | None) -> str | None:
-    if path is None:
-        return None
-    return path if path.startswith("/") else f"/{path}"
-
-
-def _to_bytes(value: bytes | str) -> bytes:
-    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
