@@ -125,6 +125,74 @@ def test_only_the_newest_ended_runs_are_kept(workflows: WorkflowStore) -> None:
         "wfr_2:x", "wfr_3:x", "wfr_4:x", "wfr_9", "wfr_live"]
 
 
+def page_ids(workflows: WorkflowStore, state: RunState | None = None, limit: int = 2,
+             tenant: str = A) -> list[list[str]]:
+    """Every page of runs, as run ids, following the cursors."""
+    pages: list[list[str]] = []
+    cursor = None
+    while True:
+        page = workflows.run_page(tenant, state, cursor, limit)
+        pages.append([summary.run.run_id for summary in page.runs])
+        if page.cursor is None:
+            return pages
+        cursor = page.cursor
+
+
+def test_runs_page_newest_first_then_by_id_and_by_state(workflows: WorkflowStore) -> None:
+    for run_id, created in (("wfr_a", 100), ("wfr_c", 300), (ODD_ID, 300), ("wfr_b", 200),
+                            ("wfr_z", 50)):
+        workflows.create_run(run(run_id, created_at_ms=created))
+    workflows.create_run(run("wfr_other", tenant=B, created_at_ms=999))
+    workflows.put_run(run("wfr_b", created_at_ms=200, state=RunState.RUN_FAILED,
+                          completed_at_ms=400))
+    assert page_ids(workflows) == [[ODD_ID, "wfr_c"], ["wfr_b", "wfr_a"], ["wfr_z"]]
+    assert page_ids(workflows, limit=5) == [[ODD_ID, "wfr_c", "wfr_b", "wfr_a", "wfr_z"]]
+    assert page_ids(workflows, RunState.RUN_STARTED, limit=3) == [
+        [ODD_ID, "wfr_c", "wfr_a"], ["wfr_z"]]
+    assert page_ids(workflows, RunState.RUN_FAILED) == [["wfr_b"]]
+    assert page_ids(workflows, RunState.RUN_CANCELED) == [[]]
+    assert page_ids(workflows, tenant=B) == [["wfr_other"]]
+    first = workflows.run_page(A, None, None, 1).runs[0]
+    assert first.run == workflows.get_run(A, ODD_ID) and first.steps == 0
+
+
+def test_run_counts_follow_each_state_change(workflows: WorkflowStore) -> None:
+    def counts() -> dict[str, int]:
+        return {state.value: n for state, n in workflows.run_counts(A).items() if n}
+
+    assert workflows.run_counts(A) == dict.fromkeys(RunState, 0)
+    for n in range(3):
+        workflows.create_run(run(f"wfr_{n}"))
+    assert counts() == {"RUN_STARTED": 3}
+    workflows.put_run(run("wfr_0", state=RunState.RUN_SUCCESS, completed_at_ms=1))
+    workflows.put_run(run("wfr_1", state=RunState.RUN_CANCELED, completed_at_ms=2))
+    assert counts() == {"RUN_STARTED": 1, "RUN_SUCCESS": 1, "RUN_CANCELED": 1}
+    workflows.create_run(run("wfr_0", created_at_ms=5000))  # started again
+    assert counts() == {"RUN_STARTED": 2, "RUN_CANCELED": 1}
+    assert page_ids(workflows, limit=10) == [["wfr_0", "wfr_2", "wfr_1"]]
+    for n in range(3, 8):  # ended runs beyond the bound go, and leave the counts
+        workflows.put_run(run(f"wfr_{n}", state=RunState.RUN_FAILED, completed_at_ms=10 + n))
+    assert counts() == {"RUN_STARTED": 2, "RUN_FAILED": 3}
+    assert page_ids(workflows, RunState.RUN_FAILED, limit=10) == [["wfr_7", "wfr_6", "wfr_5"]]
+    assert workflows.run_counts(B) == dict.fromkeys(RunState, 0)
+    workflows.reset(A)
+    assert counts() == {} and page_ids(workflows) == [[]]
+
+
+def test_a_page_counts_the_step_messages_of_each_history(workflows: WorkflowStore) -> None:
+    workflows.create_run(run())
+    for message_id, call_type in (("m1", "step"), ("m2", "toCallback"), ("m3", "step"),
+                                  ("m1", "step")):
+        workflows.append_history(A, "wfr_1", HistoryItem(message_id, b"{}", call_type))
+    [summary] = workflows.run_page(A, None, None, 10).runs
+    assert summary.steps == 2
+    workflows.put_history(A, "wfr_1", [item("m7"), item("m8"), item("m9")])
+    assert workflows.run_page(A, None, None, 10).runs[0].steps == 3
+    workflows.put_run(run(state=RunState.RUN_SUCCESS, completed_at_ms=1500))
+    workflows.create_run(run(created_at_ms=2000))  # a new run of the same id starts afresh
+    assert workflows.run_page(A, None, None, 10).runs[0].steps == 0
+
+
 # history and messages
 def test_history_keeps_each_message_once_in_order(workflows: WorkflowStore) -> None:
     workflows.create_run(run(ODD_ID))
@@ -183,6 +251,25 @@ def test_a_taken_waiter_never_falls_due(workflows: WorkflowStore) -> None:
     workflows.take_waiters(A, "ev", "wfr_1")
     assert workflows.pop_due_waiters(10_000, 10) == []
     assert workflows.next_waiter_deadline_ms() is None
+
+
+def test_a_runs_waiters_whatever_their_events_until_taken_or_due(
+    workflows: WorkflowStore
+) -> None:
+    mine = [waiter("w1", 500, event_id="ev"), waiter("w2", 900, event_id="other:ev")]
+    for each in (*mine, waiter("w3", 600, run_id=ODD_ID), waiter("w4", 700, tenant=B)):
+        workflows.put_waiter(each)
+    assert sorted(workflows.run_waiters(A, "wfr_1"), key=lambda w: w.waiter_id) == mine
+    assert [w.waiter_id for w in workflows.run_waiters(A, ODD_ID)] == ["w3"]
+    assert workflows.run_waiters(B, ODD_ID) == []
+    workflows.take_waiters(A, "ev", None)
+    assert workflows.run_waiters(A, "wfr_1") == [mine[1]]
+    assert workflows.run_waiters(A, ODD_ID) == []
+    workflows.pop_due_waiters(1000, 10)
+    assert workflows.run_waiters(A, "wfr_1") == [] and workflows.run_waiters(B, "wfr_1") == []
+    workflows.put_waiter(waiter("w5", 100))
+    workflows.reset(A)
+    assert workflows.run_waiters(A, "wfr_1") == []
 
 
 # held events

@@ -120,3 +120,36 @@ class Waiter:
     timeout_headers: dict[str, str]
     step: dict[str, Any]
     waiter_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """A run as a list shows it: the run and how many step messages its history holds (the
+    initial payload counts as the first, as the `init` step of the logs)."""
+
+    run: Run
+    steps: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    """Runs newest first, and the cursor to read on from (None after the last)."""
+
+    runs: list[RunSummary]
+    cursor: str | None
+
+
+ORDER_KEY_DIGITS = 15
+
+
+def order_key(created_at_ms: int, name: str) -> str:
+    """How a store orders a tenant's runs, as text: creation time (fixed width), then `name`
+    (the run id, or the store's escaped form of it). Page cursors are such keys."""
+    return f"{created_at_ms:0{ORDER_KEY_DIGITS}d}:{name}"
+
+
+def is_order_key(text: str) -> bool:
+    digits, colon, name = (text[:ORDER_KEY_DIGITS], text[ORDER_KEY_DIGITS:ORDER_KEY_DIGITS + 1],
+                           text[ORDER_KEY_DIGITS + 1:])
+    return (len(digits) == ORDER_KEY_DIGITS and digits.isascii() and digits.isdigit()
+            and colon == ":" and bool(name))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .model import HistoryItem, Run, Waiter
+from .model import HistoryItem, Run, RunPage, RunState, Waiter
 
 
 class WorkflowStore(Protocol):
@@ -21,6 +21,17 @@ class WorkflowStore(Protocol):
     def get_run(self, tenant: str, run_id: str) -> Run | None: ...
 
     def runs(self, tenant: str) -> list[Run]: ...
+
+    def run_page(self, tenant: str, state: RunState | None, after: str | None, limit: int
+                 ) -> RunPage:
+        """Up to `limit` runs newest first (by creation time, then id), only those in `state`
+        when given, starting just past the cursor `after` (an `order_key`); each read costs
+        the page, not the number of runs."""
+        ...
+
+    def run_counts(self, tenant: str) -> dict[RunState, int]:
+        """How many runs the store keeps in each state (every state present), without a scan."""
+        ...
 
     # a run's history (each message once, in delivery order) and its messages
     def append_history(self, tenant: str, run_id: str, item: HistoryItem) -> list[HistoryItem]:
@@ -39,6 +50,10 @@ class WorkflowStore(Protocol):
     def put_waiter(self, waiter: Waiter) -> None: ...
 
     def waiters(self, tenant: str, event_id: str) -> list[Waiter]: ...
+
+    def run_waiters(self, tenant: str, run_id: str) -> list[Waiter]:
+        """The run's waiters that were neither taken nor fell due, whatever their events."""
+        ...
 
     def take_waiters(self, tenant: str, event_id: str, run_id: str | None) -> list[Waiter]:
         """Remove and return the event's waiters (only that run's, with `run_id`)."""

@@ -6,7 +6,17 @@ import heapq
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from ...core.workflows.model import HistoryItem, Run, Waiter
+from ...core.workflows.model import (
+    CallType,
+    HistoryItem,
+    Run,
+    RunPage,
+    RunState,
+    RunSummary,
+    Waiter,
+    order_key,
+)
+from .run_index import RunIndex
 
 
 @dataclass
@@ -30,7 +40,9 @@ class MemoryWorkflowStore:
         self._ended: dict[str, OrderedDict[str, None]] = {}
         self._max_ended = max_ended_runs
         self._waiters: dict[tuple[str, str], dict[str, Waiter]] = {}
+        self._by_run: dict[tuple[str, str], dict[str, Waiter]] = {}
         self._deadlines: list[tuple[int, str, str, str]] = []  # deadline, tenant, event, id
+        self._index = RunIndex()
 
     # runs
     def create_run(self, run: Run) -> Run | None:
@@ -38,13 +50,22 @@ class MemoryWorkflowStore:
         current = self._runs.get(key)
         if current is not None and current.run.live:
             return current.run
+        if current is not None:
+            self._index.remove(current.run)
         self._runs[key] = RunData(run)
+        self._by_run.pop(key, None)
+        self._index.add(run)
         self._ended.get(run.tenant, OrderedDict()).pop(run.run_id, None)
         return None
 
     def put_run(self, run: Run) -> None:
-        data = self._runs.setdefault((run.tenant, run.run_id), RunData(run))
-        data.run = run
+        data = self._runs.get((run.tenant, run.run_id))
+        if data is None:
+            self._runs[(run.tenant, run.run_id)] = RunData(run)
+        else:
+            self._index.remove(data.run)
+            data.run = run
+        self._index.add(run)
         if not run.live:
             self._note_ended(run)
 
@@ -54,7 +75,10 @@ class MemoryWorkflowStore:
         ended.move_to_end(run.run_id)
         while len(ended) > self._max_ended:
             oldest, _ = ended.popitem(last=False)
-            self._runs.pop((run.tenant, oldest), None)
+            gone = self._runs.pop((run.tenant, oldest), None)
+            self._by_run.pop((run.tenant, oldest), None)
+            if gone is not None:
+                self._index.remove(gone.run)
 
     def get_run(self, tenant: str, run_id: str) -> Run | None:
         data = self._runs.get((tenant, run_id))
@@ -62,6 +86,18 @@ class MemoryWorkflowStore:
 
     def runs(self, tenant: str) -> list[Run]:
         return [data.run for (owner, _), data in list(self._runs.items()) if owner == tenant]
+
+    def run_page(self, tenant: str, state: RunState | None, after: str | None, limit: int
+                 ) -> RunPage:
+        ids = self._index.page(tenant, state, after, limit + 1)
+        found = [self._runs[(tenant, run_id)] for run_id in ids[:limit]]
+        summaries = [RunSummary(data.run, _steps(data.history)) for data in found]
+        last = found[-1].run if found and len(ids) > limit else None
+        return RunPage(summaries, None if last is None else order_key(last.created_at_ms,
+                                                                       last.run_id))
+
+    def run_counts(self, tenant: str) -> dict[RunState, int]:
+        return {state: self._index.count(tenant, state) for state in RunState}
 
     # history and messages
     def _data(self, tenant: str, run_id: str) -> RunData | None:
@@ -99,18 +135,26 @@ class MemoryWorkflowStore:
     def put_waiter(self, waiter: Waiter) -> None:
         self._waiters.setdefault((waiter.tenant, waiter.event_id), {})[
             waiter.waiter_id] = waiter
+        self._by_run.setdefault((waiter.tenant, waiter.run_id), {})[waiter.waiter_id] = waiter
         heapq.heappush(self._deadlines, (waiter.deadline_ms, waiter.tenant,
                                          waiter.event_id, waiter.waiter_id))
 
     def waiters(self, tenant: str, event_id: str) -> list[Waiter]:
         return list(self._waiters.get((tenant, event_id), {}).values())
 
+    def run_waiters(self, tenant: str, run_id: str) -> list[Waiter]:
+        return list(self._by_run.get((tenant, run_id), {}).values())
+
     def take_waiters(self, tenant: str, event_id: str, run_id: str | None) -> list[Waiter]:
         held = self._waiters.get((tenant, event_id), {})
         taken = [w for w in held.values() if run_id is None or w.run_id == run_id]
         for waiter in taken:
             del held[waiter.waiter_id]
+            self._forget_waiter(waiter)
         return taken
+
+    def _forget_waiter(self, waiter: Waiter) -> None:
+        self._by_run.get((waiter.tenant, waiter.run_id), {}).pop(waiter.waiter_id, None)
 
     def pop_due_waiters(self, now_ms: int, limit: int) -> list[Waiter]:
         due: list[Waiter] = []
@@ -118,6 +162,7 @@ class MemoryWorkflowStore:
             _, tenant, event_id, waiter_id = heapq.heappop(self._deadlines)
             waiter = self._waiters.get((tenant, event_id), {}).pop(waiter_id, None)
             if waiter is not None:
+                self._forget_waiter(waiter)
                 due.append(waiter)
         return due
 
@@ -149,12 +194,21 @@ class MemoryWorkflowStore:
             self._runs.clear()
             self._ended.clear()
             self._waiters.clear()
+            self._by_run.clear()
             self._deadlines.clear()
+            self._index.forget(None)
             return
+        self._index.forget(tenant)
         self._ended.pop(tenant, None)
         for key in [k for k in self._runs if k[0] == tenant]:
             del self._runs[key]
         for key in [k for k in self._waiters if k[0] == tenant]:
             del self._waiters[key]
+        for key in [k for k in self._by_run if k[0] == tenant]:
+            del self._by_run[key]
         self._deadlines = [d for d in self._deadlines if d[1] != tenant]
         heapq.heapify(self._deadlines)
+
+
+def _steps(history: list[HistoryItem]) -> int:
+    return sum(item.call_type == CallType.STEP for item in history)

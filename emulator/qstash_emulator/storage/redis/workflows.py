@@ -6,11 +6,15 @@ newlines escaped):
 
     P:t:T:wf:runs             set of the tenant's runs (R)
     P:t:T:wf:ended            zset of the runs that ended (R) by end time; the oldest trimmed
-    P:t:T:wf:run:R            hash: run -> JSON, live -> 1 | 0
+    P:t:T:wf:run:R            hash: run -> JSON, live -> 1 | 0, key -> its order key,
+                              state -> its state, steps -> step messages in its history
+    P:t:T:wf:order            zset (all scores 0) of order keys "<created ms, 15 digits>:R",
+                              newest last; P:t:T:wf:by:<state> the same for one state
     P:t:T:wf:hist:R           list of history items (JSON), P:t:T:wf:seen:R their message ids
     P:t:T:wf:msgs:R           list of the run's message ids
     P:t:T:wf:held:R           hash event id -> data notified before the run waited
     P:t:T:wf:wait:E           hash "R\\n<waiter id>" -> waiter JSON
+    P:t:T:wf:waits:R          hash "E\\n<waiter id>" -> waiter JSON (the run's waiters)
     P:wf:deadlines            zset "T\\nE\\nR\\n<waiter id>" scored by deadline (ms)
 """
 
@@ -20,77 +24,20 @@ from typing import Any
 
 from redis.commands.core import Script
 
-from ...core.workflows.model import HistoryItem, Run, Waiter
+from ...core.workflows.model import (
+    ORDER_KEY_DIGITS,
+    CallType,
+    HistoryItem,
+    Run,
+    RunPage,
+    RunState,
+    RunSummary,
+    Waiter,
+    order_key,
+)
+from . import workflow_lua as lua
 from .base import glob_escape, tenant_segment, text
 from .codec import decode, encode
-
-# KEYS: run, runs, hist, seen, msgs, held, ended; ARGV: run segment, run JSON
-CREATE_RUN = """
-if redis.call('HGET', KEYS[1], 'live') == '1' then return redis.call('HGET', KEYS[1], 'run') end
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
-redis.call('HSET', KEYS[1], 'run', ARGV[2], 'live', '1')
-redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[7], ARGV[1])
-return false
-"""
-
-# Store a run; one that ended joins the ended runs, of which the oldest beyond the limit go
-# (with their history, messages and held events).
-# KEYS: run, runs, ended; ARGV: run segment, run JSON, live (1 | 0), end time, limit, key base
-PUT_RUN = """
-redis.call('HSET', KEYS[1], 'run', ARGV[2], 'live', ARGV[3])
-redis.call('SADD', KEYS[2], ARGV[1])
-if ARGV[3] == '1' then return 1 end
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[5])
-if over <= 0 then return 1 end
-local old = redis.call('ZPOPMIN', KEYS[3], over)
-for i = 1, #old, 2 do
-  for _, kind in ipairs({'run:', 'hist:', 'seen:', 'msgs:', 'held:'}) do
-    redis.call('DEL', ARGV[6] .. kind .. old[i])
-  end
-  redis.call('SREM', KEYS[2], old[i])
-end
-return 1
-"""
-
-# KEYS: hist, seen; ARGV: message id, item JSON
-APPEND_HISTORY = """
-if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[1], ARGV[2]) end
-return redis.call('LRANGE', KEYS[1], 0, -1)
-"""
-
-# KEYS: waiters of the event, deadlines; ARGV: run segment ('' for all), deadline member prefix
-TAKE_WAITERS = """
-local taken = {}
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  local field = all[i]
-  if ARGV[1] == '' or string.sub(field, 1, #ARGV[1] + 1) == ARGV[1] .. '\\n' then
-    table.insert(taken, all[i + 1])
-    redis.call('HDEL', KEYS[1], field)
-    redis.call('ZREM', KEYS[2], ARGV[2] .. field)
-  end
-end
-return taken
-"""
-
-# KEYS: deadlines; ARGV: now ms, limit, key prefix
-POP_DUE_WAITERS = """
-local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-local due = {}
-for _, member in ipairs(members) do
-  redis.call('ZREM', KEYS[1], member)
-  local tenant, event, field = string.match(member, '^([^\\n]*)\\n([^\\n]*)\\n(.*)$')
-  local key = ARGV[3] .. ':t:' .. tenant .. ':wf:wait:' .. event
-  local waiter = redis.call('HGET', key, field)
-  if waiter then
-    redis.call('HDEL', key, field)
-    table.insert(due, waiter)
-  end
-end
-return due
-"""
 
 
 class RedisWorkflowStore:
@@ -103,11 +50,12 @@ class RedisWorkflowStore:
         self.client = client
         self.prefix = prefix
         self._max_ended = max_ended_runs
-        self._create_run = Script(client, CREATE_RUN)
-        self._put_run = Script(client, PUT_RUN)
-        self._append_history = Script(client, APPEND_HISTORY)
-        self._take_waiters = Script(client, TAKE_WAITERS)
-        self._pop_due = Script(client, POP_DUE_WAITERS)
+        self._create_run = Script(client, lua.CREATE_RUN)
+        self._put_run = Script(client, lua.PUT_RUN)
+        self._append_history = Script(client, lua.APPEND_HISTORY)
+        self._put_history = Script(client, lua.PUT_HISTORY)
+        self._take_waiters = Script(client, lua.TAKE_WAITERS)
+        self._pop_due = Script(client, lua.POP_DUE_WAITERS)
 
     # keys
     def _key(self, tenant: str, kind: str, name: str = "") -> str:
@@ -129,20 +77,28 @@ class RedisWorkflowStore:
     def _member_prefix(self, tenant: str, event_id: str) -> str:
         return f"{tenant_segment(tenant)}\n{tenant_segment(event_id)}\n"
 
+    @staticmethod
+    def _order_key(run: Run) -> str:
+        return order_key(run.created_at_ms, tenant_segment(run.run_id))
+
     # runs
     def create_run(self, run: Run) -> Run | None:
         run_key, hist, seen, msgs, held = self._run_keys(run.tenant, run.run_id)
         keys = [run_key, self._key(run.tenant, "runs"), hist, seen, msgs, held,
-                self._key(run.tenant, "ended")]
-        live = self._create_run(keys=keys, args=[tenant_segment(run.run_id), encode(run)])
+                self._key(run.tenant, "ended"), self._key(run.tenant, "waits", run.run_id),
+                self._key(run.tenant, "order")]
+        live = self._create_run(keys=keys, args=[
+            tenant_segment(run.run_id), encode(run), self._order_key(run),
+            self._key(run.tenant, ""), run.state.value])
         return None if live is None else decode(Run, live)
 
     def put_run(self, run: Run) -> None:
         keys = [self._key(run.tenant, "run", run.run_id), self._key(run.tenant, "runs"),
-                self._key(run.tenant, "ended")]
+                self._key(run.tenant, "ended"), self._key(run.tenant, "order")]
         self._put_run(keys=keys, args=[
             tenant_segment(run.run_id), encode(run), "1" if run.live else "0",
-            run.completed_at_ms or 0, self._max_ended, self._key(run.tenant, "")])
+            run.completed_at_ms or 0, self._max_ended, self._key(run.tenant, ""),
+            self._order_key(run), run.state.value])
 
     def get_run(self, tenant: str, run_id: str) -> Run | None:
         raw = self.client.hget(self._key(tenant, "run", run_id), "run")
@@ -155,11 +111,31 @@ class RedisWorkflowStore:
             pipe.hget(self._key(tenant, "run:" + segment), "run")
         return [decode(Run, raw) for raw in pipe.execute() if raw is not None]
 
+    def run_page(self, tenant: str, state: RunState | None, after: str | None, limit: int
+                 ) -> RunPage:
+        index = self._key(tenant, "order") if state is None else self._key(
+            tenant, "by", state.value)
+        keys = [text(raw) for raw in self.client.zrevrangebylex(
+            index, "+" if after is None else "(" + after, "-", start=0, num=limit + 1)]
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys[:limit]:
+            pipe.hmget(self._key(tenant, "run:" + key[ORDER_KEY_DIGITS + 1:]), "run", "steps")
+        found = [RunSummary(decode(Run, raw), int(steps or 0))
+                 for raw, steps in pipe.execute() if raw is not None]
+        return RunPage(found, keys[limit - 1] if len(keys) > limit else None)
+
+    def run_counts(self, tenant: str) -> dict[RunState, int]:
+        pipe = self.client.pipeline(transaction=False)
+        for state in RunState:
+            pipe.zcard(self._key(tenant, "by", state.value))
+        return dict(zip(RunState, map(int, pipe.execute()), strict=True))
+
     # history and messages
     def append_history(self, tenant: str, run_id: str, item: HistoryItem) -> list[HistoryItem]:
         raw = self._append_history(
-            keys=[self._key(tenant, "hist", run_id), self._key(tenant, "seen", run_id)],
-            args=[item.message_id, encode(item)])
+            keys=[self._key(tenant, "hist", run_id), self._key(tenant, "seen", run_id),
+                  self._key(tenant, "run", run_id)],
+            args=[item.message_id, encode(item), "1" if item.call_type == CallType.STEP else "0"])
         return [decode(HistoryItem, entry) for entry in raw]
 
     def history(self, tenant: str, run_id: str) -> list[HistoryItem]:
@@ -167,13 +143,11 @@ class RedisWorkflowStore:
         return [decode(HistoryItem, entry) for entry in raw]
 
     def put_history(self, tenant: str, run_id: str, items: list[HistoryItem]) -> None:
-        hist, seen = self._key(tenant, "hist", run_id), self._key(tenant, "seen", run_id)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(hist, seen)
-        if items:
-            pipe.rpush(hist, *[encode(item) for item in items])
-            pipe.sadd(seen, *[item.message_id for item in items])
-        pipe.execute()
+        steps = sum(item.call_type == CallType.STEP for item in items)
+        pairs = [part for item in items for part in (encode(item), item.message_id)]
+        self._put_history(keys=[self._key(tenant, "hist", run_id),
+                                self._key(tenant, "seen", run_id),
+                                self._key(tenant, "run", run_id)], args=[steps, *pairs])
 
     def add_run_message(self, tenant: str, run_id: str, message_id: str) -> None:
         self.client.rpush(self._key(tenant, "msgs", run_id), message_id)
@@ -187,6 +161,8 @@ class RedisWorkflowStore:
         field = self._field(waiter)
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(self._key(waiter.tenant, "wait", waiter.event_id), field, encode(waiter))
+        pipe.hset(self._key(waiter.tenant, "waits", waiter.run_id),
+                  f"{tenant_segment(waiter.event_id)}\n{waiter.waiter_id}", encode(waiter))
         pipe.zadd(self._deadlines, {self._member_prefix(waiter.tenant, waiter.event_id) + field:
                                     waiter.deadline_ms})
         pipe.execute()
@@ -195,11 +171,16 @@ class RedisWorkflowStore:
         raw = self.client.hvals(self._key(tenant, "wait", event_id))
         return [decode(Waiter, entry) for entry in raw]
 
+    def run_waiters(self, tenant: str, run_id: str) -> list[Waiter]:
+        raw = self.client.hvals(self._key(tenant, "waits", run_id))
+        return [decode(Waiter, entry) for entry in raw]
+
     def take_waiters(self, tenant: str, event_id: str, run_id: str | None) -> list[Waiter]:
         raw = self._take_waiters(
             keys=[self._key(tenant, "wait", event_id), self._deadlines],
             args=[tenant_segment(run_id) if run_id else "",
-                  self._member_prefix(tenant, event_id)])
+                  self._member_prefix(tenant, event_id), self._key(tenant, ""),
+                  tenant_segment(event_id)])
         return [decode(Waiter, entry) for entry in raw]
 
     def pop_due_waiters(self, now_ms: int, limit: int) -> list[Waiter]:
