@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 from qstash import QStash
 from qstash.message import FlowControl
-from redis_support import SKIP_REASON, redis_url, unique_prefix
-from ui_support import UI, ui_url
+from ui_support import UI, store_settings, ui_url
 
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
 from pytest_qstash.server import EmulatorServer
-from qstash_emulator.storage.redis import RedisStore
 from qstash_emulator.ui.frame import choice_for
 from qstash_emulator.ui.nav import NAV
 
@@ -35,30 +33,17 @@ class Filled:
     schedule_id: str
 
 
+RUN_ID = "wfr_pages"
+
+
 @pytest.fixture(scope="module", params=["memory", "redis"])
 def filled(request: pytest.FixtureRequest) -> Iterator[Filled]:
-    with _store_settings(request.param) as settings, Endpoint() as endpoint, \
+    with store_settings(request.param) as settings, Endpoint() as endpoint, \
             EmulatorServer(clock="virtual", any_token=True, **settings) as server:
         token = f"pages-{uuid.uuid4().hex}"
         with EmulatorControl(server.url, token) as control:
             yield _fill(server.url, token, control, endpoint)
             control.reset()
-
-
-@contextmanager
-def _store_settings(store: str) -> Iterator[dict[str, object]]:
-    if store == "memory":
-        yield {}
-        return
-    with redis_url() as url:
-        if url is None:
-            pytest.skip(SKIP_REASON)
-        prefix = unique_prefix("ui")
-        yield {"store": url, "store_prefix": prefix}
-        leftovers = RedisStore.from_url(url, prefix=prefix)
-        leftovers.reset(None)
-        leftovers.client.delete(*(f"{prefix}:{name}" for name in ("seq", "order", "meta")))
-        leftovers.close()
 
 
 def _fill(url: str, token: str, control: EmulatorControl, endpoint: Endpoint) -> Filled:
@@ -74,6 +59,9 @@ def _fill(url: str, token: str, control: EmulatorControl, endpoint: Endpoint) ->
     client.url_group.upsert_endpoints(url_group="team", endpoints=[
         {"url": endpoint.url_for("/a"), "name": "a"}])
     schedule_id = client.schedule.create(destination=endpoint.url_for("/cron"), cron="0 * * * *")
+    httpx.post(f"{url}/v2/publish/{endpoint.url_for('/workflow')}", content=b'{"order": 7}',
+               headers={"Authorization": f"Bearer {token}", "Upstash-Workflow-RunId": RUN_ID,
+                        "Upstash-Workflow-Init": "true"}).raise_for_status()  # a run starts
     control.start_outage("error", status=503, paths=["/v2/publish"])
     control.advance(0)  # returns once the due attempts were made
     dlq = client.dlq.list().messages
@@ -93,6 +81,7 @@ EXPECTED = {
     "flow_control": ("tenant-key",),
     "keys": ("Current", "Rotate keys"),
     "harness": ("503", "/dead", "Exhaust daily quota"),
+    "workflows": (RUN_ID, "RUN_STARTED", "/workflow"),
 }
 
 
@@ -105,9 +94,9 @@ def test_each_page_renders_what_the_tenant_holds(page: Any, filled: Filled, entr
         expect(page.locator("main")).to_contain_text(text)
 
 
-@pytest.mark.parametrize("path", ["/messages/{message_id}", "/dlq/{dlq_id}"])
+@pytest.mark.parametrize("path", ["/messages/{message_id}", "/dlq/{dlq_id}", "/workflows/{run_id}"])
 def test_detail_pages_render(page: Any, filled: Filled, path: str) -> None:
-    shown = path.format(message_id=filled.message_id, dlq_id=filled.dlq_id)
+    shown = path.format(message_id=filled.message_id, dlq_id=filled.dlq_id, run_id=RUN_ID)
     response = page.goto(ui_url(filled.url, filled.key, shown))
     assert response.status == 200
     expect(page.locator("h1")).to_contain_text(shown.rsplit("/", 1)[1])

@@ -1,9 +1,17 @@
-"""Helpers of the dashboard's tests: finding Chromium, building dashboard URLs."""
+"""Helpers of the dashboard's tests: finding Chromium, building dashboard URLs, the settings
+of an emulator on either store."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from redis_support import SKIP_REASON, redis_url, unique_prefix
+
+from qstash_emulator.storage.redis import RedisStore
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -27,3 +35,21 @@ def chromium_path() -> str | None:
 def ui_url(base: str, tenant_key: str, path: str = "/", **params: str) -> str:
     query = "&".join(f"{k}={v}" for k, v in {"tenant": tenant_key, **params}.items())
     return f"{base}{UI}{path}?{query}"
+
+
+@contextmanager
+def store_settings(store: str) -> Iterator[dict[str, object]]:
+    """`EmulatorServer` settings for the memory store, or for Redis under a prefix of its own
+    (removed afterwards, counters included); skips without a Redis."""
+    if store == "memory":
+        yield {}
+        return
+    with redis_url() as url:
+        if url is None:
+            pytest.skip(SKIP_REASON)
+        prefix = unique_prefix("ui")
+        yield {"store": url, "store_prefix": prefix}
+        leftovers = RedisStore.from_url(url, prefix=prefix)
+        leftovers.reset(None)
+        leftovers.client.delete(*(f"{prefix}:{name}" for name in ("seq", "order", "meta")))
+        leftovers.close()

@@ -152,3 +152,5 @@ WORKFLOW_CALLBACK_NOT_FAILED = (
     "the failure callback of workflow run {run_id} has not failed (it is {state})"
 )
 WORKFLOW_GROUP_BY = "invalid groupBy: {value!r}, want workflowRunId"
+WORKFLOW_RUN_STATE = "invalid state: {value!r}, want one of {states}"
+WORKFLOW_RUN_CURSOR = "invalid cursor: {value!r}"

@@ -43,7 +43,8 @@ from .url_groups.model import UrlGroup
 from .url_groups.url_groups import UrlGroups
 from .workflows.desk import Desk
 from .workflows.dlq import FailedStep, StartedRun
-from .workflows.model import HistoryItem, Waiter
+from .workflows.model import HistoryItem, RunPage, RunState, Waiter
+from .workflows.timeline import RunDetail
 from .workflows.waits import Notified
 from .workflows.workflows import RunView, Workflows
 
@@ -289,6 +290,15 @@ class Service:
 
     def workflow_runs(self, tenant: str, params: Params) -> Page[RunView]:
         return self._workflows.runs(tenant, params)
+
+    def browse_workflow_runs(self, tenant: str, params: Params) -> RunPage:
+        return self._workflows.browse(tenant, params)
+
+    def workflow_run_counts(self, tenant: str) -> dict[RunState, int]:
+        return self._workflows.counts(tenant)
+
+    def workflow_run(self, tenant: str, run_id: str) -> RunDetail:
+        return self._workflows.detail(tenant, run_id)
 
     def wait_for_event(self, tenant: str, event_id: str, headers: Mapping[str, str],
                        payload: object) -> None:

@@ -46,6 +46,11 @@ def text_of(body: bytes) -> str:
         return decoded
 
 
+def pretty(text: str) -> str:
+    """`text_of` for text already decoded (a workflow step's result)."""
+    return text_of(text.encode())
+
+
 def preview(body: bytes, limit: int = BODY_PREVIEW_CHARS) -> str:
     """The start of a body on one line."""
     flat = " ".join(body.decode("utf-8", errors="replace").split())

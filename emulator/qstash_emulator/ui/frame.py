@@ -45,8 +45,9 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(when=fmt.when, relative=fmt.relative, text_of=fmt.text_of,
-                       preview=fmt.preview, number=fmt.number, percent=fmt.percent,
-                       span=fmt.span, segment=lambda text: quote(str(text), safe=""))
+                       pretty=fmt.pretty, preview=fmt.preview, number=fmt.number,
+                       percent=fmt.percent, span=fmt.span,
+                       segment=lambda text: quote(str(text), safe=""))
     return env
 
 

@@ -1,6 +1,6 @@
 """The dashboard's pages as its navigation lists them.
 
-A new page (say "Workflow runs") plugs in with three additions: a `NavEntry` here, a module
+A new page plugs in with three additions: a `NavEntry` here, a module
 beside this one with its `@page` handler (and any `action`s), its `Route`s in `routes.py`, and
 a template extending `base.html`. Everything it shows comes from `Service` methods.
 """
@@ -22,13 +22,13 @@ NAV = (
     NavEntry("messages", "Messages", "/messages"),
     NavEntry("dlq", "DLQ", "/dlq"),
     NavEntry("logs", "Logs", "/logs"),
+    NavEntry("workflows", "Workflow runs", "/workflows"),
     NavEntry("schedules", "Schedules", "/schedules"),
     NavEntry("queues", "Queues", "/queues"),
     NavEntry("url_groups", "URL groups", "/url-groups"),
     NavEntry("flow_control", "Flow control", "/flow-control"),
     NavEntry("keys", "Signing keys", "/keys"),
     NavEntry("harness", "Harness", "/harness"),
-    # Workflow runs plug in here: NavEntry("workflows", "Workflow runs", "/workflows").
 )
 
 

@@ -20,6 +20,7 @@ from ..core.service import Service
 from . import format as fmt
 from .frame import View, emulator_of, field, page, service_of, view_of
 from .views import Figures, figures
+from .workflows import runs_snapshot, runs_version
 
 REFRESH_S = 1.0
 """How often (wall seconds) the stream looks at the counters; it sends only on a change."""
@@ -62,20 +63,26 @@ def _seconds(raw: str) -> float:
 
 
 async def stream(request: Request) -> Response:
-    """`data:` a JSON snapshot of the tenant's counters whenever one of them changed."""
+    """`data:` a JSON snapshot of the tenant's counters whenever one of them changed; with
+    `runs=1` (the workflow pages) the counts of runs by state too."""
     view = view_of(request)
     emulator = emulator_of(request)
-    snapshots = _snapshots(service_of(request), emulator.clock, view.tenant.name)
+    with_runs = request.query_params.get("runs") == "1"
+    snapshots = _snapshots(service_of(request), emulator.clock, view.tenant.name, with_runs)
     return EventSourceResponse(snapshots, ping=PING_S)
 
 
-async def _snapshots(service: Service, clock: Clock, tenant: str
+async def _snapshots(service: Service, clock: Clock, tenant: str, with_runs: bool
                      ) -> AsyncIterator[dict[str, str]]:
     rate = DeliveryRate(RATE_WINDOW_S)
     last: dict[str, str] = {}
     while True:
         shown = figures(service.message_counts(tenant))
         current = snapshot(shown, rate.update(clock.wall(), shown.delivered), clock.now_ms())
+        if with_runs:
+            counts = service.workflow_run_counts(tenant)
+            current |= runs_snapshot(counts)
+            current["version"] += runs_version(counts)
         if current != last:
             yield {"data": json.dumps(current)}
             last = current

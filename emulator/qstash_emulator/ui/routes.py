@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..core.errors import EmulatorError
 from ..http.errors import STATUS_BY_CODE
-from . import access, dlq, harness, messages, overview, resources
+from . import access, dlq, harness, messages, overview, resources, workflows
 from .frame import DEFAULT_KEY, PREFIX, action, render, view_of
 
 if TYPE_CHECKING:
@@ -52,7 +52,9 @@ ROUTES = [
     Route("/harness/faults", action(harness.add_fault), methods=POST),
     Route("/harness/faults/{rule_id}/remove", action(harness.remove_fault), methods=POST),
     Route("/harness/reset", action(harness.reset_tenant), methods=POST),
-    # Workflow runs plug in here (see nav.py).
+    Route("/workflows", workflows.runs),
+    Route("/workflows/{run_id}", workflows.run),
+    Route("/workflows/{run_id}/cancel", action(workflows.cancel), methods=POST),
     Route("/sign-in", access.sign_in, methods=POST),
     Route("/sign-out", access.sign_out, methods=POST),
     Mount("/static", StaticFiles(packages=[("qstash_emulator.ui", "static")])),

@@ -8,19 +8,21 @@ from dataclasses import dataclass
 
 from .. import protocol as p
 from ..context import Context
-from ..errors import NotFound
+from ..errors import BadRequest, NotFound
 from ..messages.filters import Page, page_size, paginate, values
 from ..model import Message
 from .desk import Desk
 from .dlq import WorkflowDlq
 from .filters import RunFilter
-from .model import HistoryItem, Run
+from .model import HistoryItem, Run, RunPage, RunState, is_order_key
 from .ports import WorkflowStore
 from .runs import RunBook
+from .timeline import RunDetail, timeline
 from .waits import Waits
 
 Params = Mapping[str, Sequence[str]]
 BULK_CANCEL_COUNT = 100
+BROWSE_COUNT, BROWSE_MAX = 50, 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,37 @@ class Workflows:
         ids = self.store.run_messages(run.tenant, run.run_id)
         found = [m for m in self.desk.messages(run.tenant, ids) if m is not None]
         return RunView(run, self.store.history(run.tenant, run.run_id), found)
+
+    def browse(self, tenant: str, params: Params) -> RunPage:
+        """Runs newest first, one page (`state`, `cursor`, `count`) read from the store's
+        indexes: a page costs the same with ten runs as with ten thousand."""
+        cursor = next(iter(params.get("cursor", ())), None) or None
+        if cursor is not None and not is_order_key(cursor):
+            raise BadRequest(p.WORKFLOW_RUN_CURSOR.format(value=cursor))
+        return self.store.run_page(tenant, _state(values(params, "state")), cursor,
+                                   page_size(params, BROWSE_COUNT, BROWSE_MAX))
+
+    def counts(self, tenant: str) -> dict[RunState, int]:
+        return self.store.run_counts(tenant)
+
+    def detail(self, tenant: str, run_id: str) -> RunDetail:
+        """The run (ended or not), its step timeline and, while it runs, its waiters."""
+        run = self.store.get_run(tenant, run_id)
+        if run is None:
+            raise NotFound(p.WORKFLOW_RUN_NOT_FOUND.format(run_id=run_id))
+        view = self._view(run)
+        waiters = self.store.run_waiters(tenant, run_id) if run.live else []
+        return RunDetail(run, timeline(run, view.history, view.messages, waiters), waiters)
+
+
+def _state(given: list[str]) -> RunState | None:
+    if not given:
+        return None
+    try:
+        return RunState(given[0].upper())
+    except ValueError:
+        states = ", ".join(state.value for state in RunState)
+        raise BadRequest(p.WORKFLOW_RUN_STATE.format(value=given[0], states=states)) from None
 
 
 def _newest_first(runs: list[Run]) -> list[Run]:
