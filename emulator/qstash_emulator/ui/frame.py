@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 from ..core.errors import EmulatorError, NotFound
 from ..core.tenants import DEV_USERS
 from . import format as fmt
+from .counts import CountsCache
 from .nav import NAV, active_entry
 from .views import figures
 
@@ -60,6 +61,10 @@ def emulator_of(request: Request) -> Emulator:
 
 def service_of(request: Request) -> Service:
     return emulator_of(request).service
+
+
+def counts_of(request: Request) -> CountsCache:
+    return request.app.state.counts  # type: ignore[no-any-return]
 
 
 def reachable_from_elsewhere(host: str) -> bool:
@@ -123,7 +128,7 @@ def render(request: Request, view: View, template: str, context: dict[str, Any],
     emulator = emulator_of(request)
     path = request.url.path
     here = path + (f"?{request.url.query}" if request.url.query else "")
-    counts = emulator.service.message_counts(view.tenant.name)
+    counts = counts_of(request).counts(view.tenant.name)
     frame = {"view": view, "prefix": PREFIX, "here": here, "nav": NAV,
              "active": active_entry(path.removeprefix(PREFIX) or "/"),
              "version": figures(counts).version, "now_ms": emulator.clock.now_ms(),
@@ -167,6 +172,8 @@ def action(run: Action) -> Endpoint:
             notice = await run(request, view, form)
         except EmulatorError as exc:
             return see_other(back, error=exc.message)
+        finally:
+            counts_of(request).forget(view.tenant.name)
         return see_other(back, notice=notice)
     return endpoint
 

@@ -18,7 +18,8 @@ from ..core.errors import BadRequest
 from ..core.ports import Clock
 from ..core.service import Service
 from . import format as fmt
-from .frame import View, emulator_of, field, page, service_of, view_of
+from .counts import CountsCache
+from .frame import View, counts_of, emulator_of, field, page, service_of, view_of
 from .views import Figures, figures
 from .workflows import runs_snapshot, runs_version
 
@@ -33,7 +34,7 @@ def overview(request: Request, view: View) -> dict[str, Any]:
     emulator = emulator_of(request)
     service = emulator.service
     return {
-        "figures": figures(service.message_counts(view.tenant.name)),
+        "figures": figures(counts_of(request).counts(view.tenant.name)),
         "quota": service.quota_report(view.tenant.name),
         "next_due_ms": emulator.next_due_ms(),
         "store": emulator.store_name,
@@ -68,16 +69,17 @@ async def stream(request: Request) -> Response:
     view = view_of(request)
     emulator = emulator_of(request)
     with_runs = request.query_params.get("runs") == "1"
-    snapshots = _snapshots(service_of(request), emulator.clock, view.tenant.name, with_runs)
+    snapshots = _snapshots(service_of(request), counts_of(request), emulator.clock,
+                           view.tenant.name, with_runs)
     return EventSourceResponse(snapshots, ping=PING_S)
 
 
-async def _snapshots(service: Service, clock: Clock, tenant: str, with_runs: bool
-                     ) -> AsyncIterator[dict[str, str]]:
+async def _snapshots(service: Service, cache: CountsCache, clock: Clock, tenant: str,
+                     with_runs: bool) -> AsyncIterator[dict[str, str]]:
     rate = DeliveryRate(RATE_WINDOW_S)
     last: dict[str, str] = {}
     while True:
-        shown = figures(service.message_counts(tenant))
+        shown = figures(cache.counts(tenant))
         current = snapshot(shown, rate.update(clock.wall(), shown.delivered), clock.now_ms())
         if with_runs:
             counts = service.workflow_run_counts(tenant)

@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from ..core.errors import EmulatorError
 from ..http.errors import STATUS_BY_CODE
 from . import access, dlq, harness, messages, overview, resources, workflows
+from .counts import CountsCache
 from .frame import DEFAULT_KEY, PREFIX, action, render, view_of
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ def create_ui(emulator: Emulator) -> Starlette:
     app = Starlette(routes=ROUTES, exception_handlers={
         EmulatorError: _on_emulator_error, HTTPException: _on_http_error})
     app.state.emulator = emulator
+    app.state.counts = CountsCache(emulator.service.message_counts, emulator.clock.wall)
     return app
 
 
