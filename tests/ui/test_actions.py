@@ -164,3 +164,19 @@ def test_an_action_returns_only_to_a_dashboard_page(
     answer = httpx.post(f"{server.url}{UI}/harness/quota/reset",
                         data={"tenant": tenant_key, "back": "https://evil.example/"})
     assert answer.headers["location"].startswith(f"{UI}/?tenant={tenant_key}")
+
+
+def test_cancel_a_workflow_run_answers_as_the_api(
+    act: Act, server: EmulatorServer, token: str, endpoint: Endpoint
+) -> None:
+    api = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+    with api:
+        api.post(f"/v2/publish/{endpoint.url_for('/wf')}", content=b"{}", headers={
+            "Upstash-Workflow-RunId": "wfr_act", "Upstash-Workflow-Init": "true",
+        }).raise_for_status()  # a run starts, as the Workflow SDKs start one
+        assert act("/workflows/wfr_act/cancel") == {"notice": "workflow run wfr_act canceled"}
+        assert act("/workflows/wfr_act/cancel") == {
+            "error": "workflow run wfr_act is not running: it is RUN_CANCELED"}
+        assert act("/workflows/wfr_nope/cancel") == {"error": "workflow run wfr_nope not found"}
+        logs = api.get("/v2/workflows/events", params={"groupBy": "workflowRunId"}).json()
+    assert [run["workflowState"] for run in logs["runs"]] == ["RUN_CANCELED"]
