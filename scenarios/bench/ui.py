@@ -6,7 +6,8 @@ loopback and measures from 64 concurrent aiohttp connections:
 - publish/s of a burst of N messages (10 s delay, so nothing is delivered meanwhile and the
   figure is the cost of accepting and storing), in rounds that take turns: no page open; an SSE
   client holding the live stream and fetching the messages page whenever the counters change (as
-  the page's script does); a real headless Chromium on the messages page. The figure per setting
+  the page's script does), in the load generator's event loop and in a process of its own; a
+  real headless Chromium on the messages page. The figure per setting
   is the median of its rounds; its slowdown is the median over rounds of the comparison with the
   no-page burst of the same round (goal: at most 5 %). Beside it, the emulator process's CPU
   time per 1,000 publishes (from /proc), compared the same way: on a busy machine the rate
@@ -132,23 +133,28 @@ async def burst(base: str, total: int, concurrency: int) -> float:
         return total / (time.perf_counter() - start)
 
 
+async def follow(base: str, refreshed: Callable[[], None]) -> None:
+    """Hold the live stream; on every changed version fetch the messages page again."""
+    async with aiohttp.ClientSession() as session, \
+            session.get(f"{base}{UI}/stream", timeout=aiohttp.ClientTimeout()) as stream:
+        async for raw in stream.content:
+            line = raw.decode().strip()
+            if line.startswith("data:"):
+                json.loads(line[5:])
+                async with session.get(f"{base}{UI}/messages") as page:
+                    await page.read()
+                refreshed()
+
+
 @contextlib.asynccontextmanager
 async def sse_client(base: str) -> AsyncIterator[list[int]]:
-    """Hold the live stream; on every changed version fetch the messages page again."""
+    """`follow` in the load generator's own event loop (its work slows the publishers)."""
     refreshes: list[int] = [0]
 
-    async def follow() -> None:
-        async with aiohttp.ClientSession() as session, \
-                session.get(f"{base}{UI}/stream", timeout=aiohttp.ClientTimeout()) as stream:
-            async for raw in stream.content:
-                line = raw.decode().strip()
-                if line.startswith("data:"):
-                    json.loads(line[5:])
-                    async with session.get(f"{base}{UI}/messages") as page:
-                        await page.read()
-                    refreshes[0] += 1
+    def refreshed() -> None:
+        refreshes[0] += 1
 
-    task = asyncio.ensure_future(follow())
+    task = asyncio.ensure_future(follow(base, refreshed))
     try:
         yield refreshes
     finally:
@@ -174,6 +180,22 @@ async def browser_page(base: str) -> AsyncIterator[list[int]]:
         finally:
             refreshes[0] = int(await page.evaluate("document.body.dataset.refreshes || 0"))
             await browser.close()
+
+
+@contextlib.asynccontextmanager
+async def sse_process(base: str) -> AsyncIterator[list[int]]:
+    """`follow` in a process of its own, as a browser is: one line out per refresh."""
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "scenarios.bench.ui", "--follow", base,
+        stdout=subprocess.PIPE, env=env)
+    refreshes = [0]
+    try:
+        yield refreshes
+    finally:
+        child.terminate()
+        out, _ = await child.communicate()
+        refreshes[0] = out.count(b"\n")
 
 
 Setting = Callable[[str], contextlib.AbstractAsyncContextManager[list[int]]]
@@ -271,7 +293,8 @@ async def _timed(session: aiohttp.ClientSession, url: str) -> float:
 
 
 async def run(args: argparse.Namespace, store_args: list[str]) -> None:
-    settings: dict[str, Setting] = {"no page": no_page, "SSE client": sse_client}
+    settings: dict[str, Setting] = {"no page": no_page, "SSE client": sse_client,
+                                    "SSE process": sse_process}
     if not args.no_browser:
         settings["Chromium page"] = browser_page
     with emulator(store_args) as (base, pid):
@@ -309,7 +332,11 @@ def main() -> None:
     parser.add_argument("--store", choices=["memory", "redis"], default="memory")
     parser.add_argument("--redis-url", help="with --store redis; default: a private redis-server")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium setting")
+    parser.add_argument("--follow", metavar="URL", help=argparse.SUPPRESS)  # sse_process's child
     args = parser.parse_args()
+    if args.follow:
+        asyncio.run(follow(args.follow, lambda: print(flush=True)))
+        return
     if args.store == "memory":
         asyncio.run(run(args, []))
         return
