@@ -1,6 +1,8 @@
 """The workflow runs pages in a real browser, with a real workflow: a FastAPI app on the official
 `upstash-workflow` SDK run by the emulator, on the memory store and on Redis. What a developer
-sees appear by itself (the run, its steps, a waiter) and what the Cancel button does."""
+sees appear by itself (the run, its steps, a waiter) and what the Cancel button does. The
+Python SDK has no `waitForEvent`: one test makes its call itself, another runs the JS SDK
+(skipped without node and `npm ci --prefix tests/workflow/js`)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 from qstash import AsyncQStash, QStash, Receiver
 from ui_support import store_settings, ui_url
+from workflow.node_app import NodeApp, missing_node
 from workflow.workflow_apps import Journal, order_app
 from workflow.workflow_support import Runs
 
@@ -175,6 +178,39 @@ def test_a_waiting_run_shows_its_waiter_until_the_event_comes(page: Any, shop: S
     expect(page.get_by_text("This run waits for no event.")).to_be_visible()
     expect(step(page, "approval")).to_contain_text("STEP_SUCCESS")
     expect(step(page, "approval")).to_contain_text('"ok": true')
+
+
+@pytest.fixture
+def js_app(shop: Shop) -> Iterator[NodeApp]:
+    """The JS SDK's workflow app (it has `waitForEvent`) for the shop's tenant."""
+    reason = missing_node()
+    if reason is not None:
+        pytest.skip(reason)
+    keys = derived_keys(shop.token)
+    app = NodeApp({"QSTASH_URL": shop.base, "QSTASH_TOKEN": shop.token, "QSTASH_DEV": "false",
+                   "QSTASH_CURRENT_SIGNING_KEY": keys.current,
+                   "QSTASH_NEXT_SIGNING_KEY": keys.next})
+    yield app
+    app.close()
+
+
+def test_a_js_sdk_run_waiting_for_an_event_shows_it_live(
+    page: Any, shop: Shop, js_app: NodeApp
+) -> None:
+    event_id = f"approval-{uuid.uuid4().hex[:8]}"
+    run_id = js_app.sdk("trigger", url=js_app.workflow_url("waiter"),
+                        body={"eventId": event_id})["workflowRunId"]
+    shop.control.advance(0)
+    page.goto(shop.page(f"/workflows/{run_id}"))
+    expect(page.locator(f'tr[data-event-id="{event_id}"]')).to_contain_text("approval")
+    expect(step(page, "approval")).to_contain_text("STEP_WAITING")
+
+    js_app.sdk("notify", eventId=event_id, eventData={"approved": True})
+    shop.control.advance(0)
+
+    expect(page.locator(f'tr[data-event-id="{event_id}"]')).to_have_count(0)
+    expect(step(page, "approval")).to_contain_text('"approved": true')
+    expect(page.locator(f'tr[data-event-id="{event_id}-never"]')).to_contain_text("never")
 
 
 def test_cancel_from_the_page_cancels_the_run(page: Any, shop: Shop) -> None:
