@@ -111,6 +111,8 @@ DELAY_ABOVE_PLAN = "invalid {field} header: delay exceeds the plan's maximum of 
 OUTAGE_ERROR = "service unavailable (emulated outage)"
 OUTAGE_TIMEOUT = "gateway timeout (emulated outage)"
 FAULT_NOT_FOUND = "fault not found"
+CLOCK_PAST_RANGE = "the virtual clock cannot move past 2200-01-01T00:00:00Z"
+JSON_CONSTANT = "invalid JSON body: {name} is not a JSON number"
 
 # Queues and flow control
 QUEUE_NOT_FOUND = "queue {name} not found"

@@ -24,7 +24,7 @@ class FastJSON(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, separators=(",", ":")).encode()
+        return json.dumps(content, separators=(",", ":"), allow_nan=False).encode()
 
 
 def emulator_of(request: Request) -> Emulator:
@@ -74,9 +74,14 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise BadRequest(f"invalid JSON body: {exc}") from exc
+
+
+def _refuse_constant(name: str) -> Any:
+    """`NaN`, `Infinity` and `-Infinity` are not JSON, though Python's parser takes them."""
+    raise BadRequest(p.JSON_CONSTANT.format(name=name))
 
 
 def multi_params(request: Request) -> dict[str, list[str]]:
