@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--any-token", action="store_const", const=True, dest="any_token",
         help="every unknown token becomes a new isolated tenant",
     )
+    parser.add_argument(
+        "--admin-token", dest="admin_token", metavar="TOKEN",
+        help="the credential for ?all=true (every tenant) on the control API; default: the "
+             "dev user's token on loopback, no one on other addresses",
+    )
     parser.add_argument("--max-body-bytes", type=int, help="largest accepted message body")
     parser.add_argument("--seed", type=int, help="seed for reproducible ids")
     parser.add_argument("--no-ui", action="store_const", const=False, dest="ui",

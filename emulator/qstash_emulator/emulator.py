@@ -25,7 +25,7 @@ from .delivery.dispatchers import AiohttpDispatcher
 from .delivery.faults import DuplicateTicker, FaultInjector
 from .delivery.scheduler import Scheduler
 from .ids import RandomIds
-from .settings import Settings
+from .settings import Settings, admin_token_of
 
 T = TypeVar("T")
 VERSION = "0.1.0"
@@ -175,7 +175,8 @@ def _clock_for(settings: Settings) -> Clock:
 
 def _tenants_for(settings: Settings) -> TenantDirectory:
     keys = SigningKeys(*settings.signing_keys) if settings.signing_keys else None
-    return TenantDirectory(settings.tokens, any_token=settings.any_token, default_keys=keys)
+    return TenantDirectory(settings.tokens, any_token=settings.any_token, default_keys=keys,
+                           admin_token=admin_token_of(settings))
 
 
 def _plans_for(settings: Settings, clock: Clock, store: UsageStore) -> Plans:

@@ -16,6 +16,7 @@ from qstash import QStash
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
 from pytest_qstash.server import EmulatorServer
+from qstash_emulator.core.tenants import DEFAULT_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 30.0
@@ -167,5 +168,6 @@ def test_a_second_instance_follows_the_virtual_clock_and_lists_every_tenants_del
             time.sleep(0.02)
         assert control_two.now_ms() == moved_to
         listed = httpx.get(f"{two.url}/__emulator__/deliveries", params={"all": "true"},
-                           headers={"Authorization": f"Bearer {token}"}).json()["deliveries"]
+                           headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+                           ).json()["deliveries"]
     assert sorted(d["body"] for d in listed) == sorted([token, "another-tenant"])

@@ -19,6 +19,7 @@ from ui_support import UI, ui_url
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
 from pytest_qstash.server import EmulatorServer
+from qstash_emulator.core.tenants import tenant_id
 from qstash_emulator.storage.redis import RedisStore
 from qstash_emulator.ui.frame import choice_for
 from qstash_emulator.ui.nav import NAV
@@ -78,7 +79,7 @@ def _fill(url: str, token: str, control: EmulatorControl, endpoint: Endpoint) ->
     control.advance(0)  # returns once the due attempts were made
     dlq = client.dlq.list().messages
     assert [entry.message_id for entry in dlq] == [dead.message_id]
-    return Filled(url, choice_for(token, exposed=False).key, later.message_id,
+    return Filled(url, choice_for(tenant_id(token), exposed=False).key, later.message_id,
                   dlq[0].dlq_id, schedule_id)
 
 

@@ -64,6 +64,14 @@ BURST_RESET = "Burst-RateLimit-Reset"
 INVALID_SCHEME = "invalid destination url: endpoint has invalid scheme, add http:// or https://"
 EMPTY_DESTINATION = "a non-empty destination must be provided"
 UNAUTHORIZED = "unauthorized: provide a valid QStash token"
+CONTROL_UNAUTHORIZED = (
+    "unauthorized: the control API needs a token (Authorization: Bearer <tenant or admin token>)"
+)
+ADMIN_ONLY = "forbidden: ?all=true needs the admin token (--admin-token)"
+ADMIN_DISABLED = (
+    "forbidden: ?all=true is off: this emulator listens beyond loopback and has no "
+    "--admin-token"
+)
 MESSAGE_NOT_FOUND = "message not found"
 UNKNOWN_FILTER = "invalid filter: unknown field {name!r}"
 DLQ_NOT_FOUND = "dlq message not found"

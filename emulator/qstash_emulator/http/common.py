@@ -46,6 +46,12 @@ def tenant_of(request: Request) -> Tenant:
     return service_of(request).authenticate(token_of(request))
 
 
+def control_scope(request: Request) -> str | None:
+    """The tenant a control call acts on, or None for every tenant (`?all=true`, admin only)."""
+    all_tenants = request.query_params.get("all", "").lower() == "true"
+    return service_of(request).control_scope(token_of(request), all_tenants)
+
+
 def lowered_headers(request: Request) -> dict[str, str]:
     headers: dict[str, str] = {}
     for raw_name, raw_value in request.scope["headers"]:

@@ -12,6 +12,7 @@ from ..core.errors import EmulatorError
 STATUS_BY_CODE = {
     "bad_request": 400,
     "unauthorized": 401,
+    "forbidden": 403,
     "not_found": 404,
     "payload_too_large": 413,
     "precondition_failed": 412,
