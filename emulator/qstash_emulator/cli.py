@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import gc
+import logging
 import socket
 import sys
 from collections.abc import Sequence
@@ -234,6 +235,7 @@ def serve(emulator: Emulator, listener: socket.socket) -> None:
                 if (dashboard := ui_line(emulator.settings)) is not None:
                     print(dashboard, flush=True)
 
+    logging.basicConfig(level=logging.WARNING, format="qstash-emulator: %(message)s")
     config = uvicorn.Config(create_app(emulator), log_level="warning", access_log=False)
     tune_garbage_collector()
     Server(config).run(sockets=[listener])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -9,6 +11,8 @@ from starlette.responses import JSONResponse, Response
 from ..core import protocol as p
 from ..core.errors import EmulatorError
 
+LOG = logging.getLogger("qstash_emulator")
+OUTSIDE_MODULES = frozenset({"redis", "aiohttp"})
 STATUS_BY_CODE = {
     "bad_request": 400,
     "unauthorized": 401,
@@ -39,9 +43,20 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
-    """Anything else (e.g. the store unreachable) still answers in QStash's error format; the
-    server logs the traceback as well."""
+    """Anything else (e.g. the store unreachable) still answers in QStash's error format, and
+    is logged once: one line for an outside failure, with its traceback for a bug."""
+    where = f"{request.method} {request.url.path}"
+    if outside_failure(exc):
+        LOG.error("%s answered 500: %s: %s", where, type(exc).__name__, exc)
+    else:
+        LOG.error("%s answered 500: unexpected %s", where, type(exc).__name__, exc_info=exc)
     return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def outside_failure(exc: BaseException) -> bool:
+    """A failure of something outside the emulator (the store, the network), not a bug."""
+    module = type(exc).__module__
+    return isinstance(exc, OSError | TimeoutError) or module.split(".")[0] in OUTSIDE_MODULES
 
 
 HANDLERS = {

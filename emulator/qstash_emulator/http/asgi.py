@@ -1,0 +1,37 @@
+"""`EmulatorApp`: Starlette with every error answered and the connection kept usable.
+
+Starlette's outermost middleware answers an unexpected exception with the 500 handler's
+response and then raises it again, so that the server can log it; uvicorn then closes the
+connection (without `Connection: close`), and a keep-alive client's next request fails with a
+reset it cannot tell from "maybe accepted". The handler has logged it already, so here an
+exception after a complete answer is dropped; one raised before any answer, or in the middle
+of a streamed one, still goes to the server (which answers 500 or closes the stream).
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.types import Message, Receive, Scope, Send
+
+
+class EmulatorApp(Starlette):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        answered = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal answered
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True
+
+        try:
+            await super().__call__(scope, receive, tracked)
+        except Exception:
+            if not answered:
+                raise
+
+
+
