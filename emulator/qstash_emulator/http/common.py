@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
 
 T = TypeVar("T")
+URL_SCHEMES = ("http://", "https://")
 
 
 class FastJSON(Response):
@@ -50,6 +51,22 @@ def control_scope(request: Request) -> str | None:
     """The tenant a control call acts on, or None for every tenant (`?all=true`, admin only)."""
     all_tenants = request.query_params.get("all", "").lower() == "true"
     return service_of(request).control_scope(token_of(request), all_tenants)
+
+
+def raw_destination(request: Request, segments: int) -> str:
+    """The destination as the client sent it, byte for byte: the raw path after its first
+    `segments` parts (`/v2/publish/` is 3), so `report%202024.pdf` and `a%2Fb` stay encoded.
+    A destination sent encoded as one segment (`https%3A%2F%2Fhost%2Fx`) is decoded once."""
+    decoded = str(request.path_params["destination"])
+    raw_path: bytes = request.scope.get("raw_path") or b""
+    parts = raw_path.split(b"/", segments)
+    if len(parts) <= segments:
+        return decoded
+    try:
+        raw = parts[segments].decode()
+    except UnicodeDecodeError:
+        raw = parts[segments].decode("latin-1")
+    return raw if raw.lower().startswith(URL_SCHEMES) else decoded
 
 
 def lowered_headers(request: Request) -> dict[str, str]:
