@@ -225,6 +225,7 @@ def serve(emulator: Emulator, listener: socket.socket) -> None:
     import uvicorn
 
     from .app import create_app
+    from .http.wire import EmulatorHttpProtocol
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -236,6 +237,7 @@ def serve(emulator: Emulator, listener: socket.socket) -> None:
                     print(dashboard, flush=True)
 
     logging.basicConfig(level=logging.WARNING, format="qstash-emulator: %(message)s")
-    config = uvicorn.Config(create_app(emulator), log_level="warning", access_log=False)
+    config = uvicorn.Config(create_app(emulator), log_level="warning", access_log=False,
+                            http=EmulatorHttpProtocol)
     tune_garbage_collector()
     Server(config).run(sockets=[listener])

@@ -21,6 +21,14 @@ REDACT_FIELDS = "upstash-redact-fields"
 FLOW_CONTROL_KEY = "upstash-flow-control-key"
 FLOW_CONTROL_VALUE = "upstash-flow-control-value"
 CONFIG_PREFIX = "upstash-"
+MAX_FORWARDED_HEADER_BYTES = 8 * 1024
+"""One forwarded header, name and value (a destination's servers refuse far less than HTTP's
+usual 8 KB per line)."""
+MAX_BATCH_MESSAGES = 1_000
+"""QStash documents no count, only a 100 MB batch; the emulator takes up to 1,000 elements."""
+MAX_HEADER_COUNT = 200
+MAX_HEADER_BYTES = 64 * 1024
+"""Request headers: at most this many, names and values together at most this many bytes."""
 
 # Schedule-only request headers
 CRON = "upstash-cron"
@@ -77,6 +85,14 @@ UNKNOWN_FILTER = "invalid filter: unknown field {name!r}"
 DLQ_NOT_FOUND = "dlq message not found"
 TOPIC_NOT_FOUND = "topic {name} not found"
 BODY_TOO_LARGE = "message size exceeds the limit of {limit} bytes"
+FORWARDED_HEADER_TOO_LARGE = (
+    "invalid forwarded header {name}: {size} bytes, the limit is {limit} bytes"
+)
+BATCH_TOO_LARGE = "invalid batch body: {count} messages, the limit is {limit} per batch"
+HEADERS_TOO_LARGE = (
+    "request headers too large: the limits are {count} headers and {size} bytes in total"
+)
+MALFORMED_REQUEST = "invalid HTTP request: {reason}"
 METHOD_NOT_ALLOWED = "method not allowed"
 NOT_FOUND = "not found"
 SCHEDULE_NOT_FOUND = "schedule {schedule_id} not found"

@@ -6,6 +6,7 @@ connection (without `Connection: close`), and a keep-alive client's next request
 reset it cannot tell from "maybe accepted". The handler has logged it already, so here an
 exception after a complete answer is dropped; one raised before any answer, or in the middle
 of a streamed one, still goes to the server (which answers 500 or closes the stream).
+Headers past the limits are refused with 431 before any route runs.
 """
 
 from __future__ import annotations
@@ -13,11 +14,18 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
+from .errors import error_response
+from .wire import header_limit_error
+
 
 class EmulatorApp(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+            return
+        refused = header_limit_error(scope["headers"])
+        if refused is not None:
+            await error_response(431, refused)(scope, receive, send)
             return
         answered = False
 

@@ -85,11 +85,28 @@ def publish_config(request: Request) -> tuple[dict[str, str], str]:
 
 
 async def read_body(request: Request) -> bytes:
+    """The body, read as it arrives and refused (413, connection closed) as soon as it passes
+    `--max-body-bytes`: a declared length above it is refused before a byte is read, and a
+    chunked body is never held beyond the limit."""
     limit = emulator_of(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=limit))
-    return await request.body()
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # later reads (request.body(), .json()) see the same bytes
+    return body
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    """A 413 that also closes the connection: the rest of the body is never read."""
+    return PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=limit), {"Connection": "close"})
 
 
 async def read_json(request: Request) -> Any:

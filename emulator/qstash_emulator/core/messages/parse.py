@@ -180,6 +180,10 @@ def _forwarded(h: Mapping[str, str]) -> dict[str, str]:
 
 def _forward(forwarded: dict[str, str], name: str, value: str) -> None:
     """Add one header of a `*-Forward-*` form, unless it names the sender's own connection."""
+    size = len(name.encode()) + len(value.encode())
+    if size > p.MAX_FORWARDED_HEADER_BYTES:
+        raise ValueError(p.FORWARDED_HEADER_TOO_LARGE.format(
+            name=canonical(name)[:64], size=size, limit=p.MAX_FORWARDED_HEADER_BYTES))
     if name.lower() not in p.TRANSPORT_HEADERS:
         forwarded[canonical(name)] = value
 
