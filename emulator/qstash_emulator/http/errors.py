@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..core import protocol as p
 from ..core.errors import EmulatorError
+from ..failures import report
 
-LOG = logging.getLogger("qstash_emulator")
-OUTSIDE_MODULES = frozenset({"redis", "aiohttp"})
 STATUS_BY_CODE = {
     "bad_request": 400,
     "unauthorized": 401,
@@ -44,19 +41,9 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
     """Anything else (e.g. the store unreachable) still answers in QStash's error format, and
-    is logged once: one line for an outside failure, with its traceback for a bug."""
-    where = f"{request.method} {request.url.path}"
-    if outside_failure(exc):
-        LOG.error("%s answered 500: %s: %s", where, type(exc).__name__, exc)
-    else:
-        LOG.error("%s answered 500: unexpected %s", where, type(exc).__name__, exc_info=exc)
+    is logged once (with its traceback only if it is a bug)."""
+    report(f"{request.method} {request.url.path} answered 500", exc)
     return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
-
-
-def outside_failure(exc: BaseException) -> bool:
-    """A failure of something outside the emulator (the store, the network), not a bug."""
-    module = type(exc).__module__
-    return isinstance(exc, OSError | TimeoutError) or module.split(".")[0] in OUTSIDE_MODULES
 
 
 HANDLERS = {
