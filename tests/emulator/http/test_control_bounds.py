@@ -114,3 +114,13 @@ def test_a_stored_clock_out_of_range_is_ignored_on_start() -> None:
     store.config.set_meta(CLOCK_META, str(10**15))
     emulator = Emulator(Settings(clock="virtual"), store=store)
     assert emulator.clock.now_ms() < MAX_CLOCK_MS
+
+
+@pytest.mark.parametrize("header", [{"Upstash-Not-Before": "99999999999999"},
+                                    {"Upstash-Delay": "100000000d"}])
+def test_no_message_can_fall_due_past_2200(header: dict[str, str]) -> None:
+    with EmulatorServer(clock="virtual", plan="unlimited") as unlimited, \
+            httpx.Client(base_url=unlimited.url, headers=AUTH) as http:
+        refused(http.post(f"/v2/publish/{DEST}", content=b"x", headers=header), "2200-01-01")
+        assert http.get("/v2/events").json()["events"] == []
+        assert http.get("/__emulator__/ui/messages").status_code == 200

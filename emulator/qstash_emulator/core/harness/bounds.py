@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..durations import MAX_TIME_MS
 from ..errors import BadRequest
 
-MAX_CLOCK_MS = 7_258_118_400_000
-"""2200-01-01T00:00:00Z: a virtual clock never moves past it."""
+MAX_CLOCK_MS = MAX_TIME_MS
+"""A virtual clock never moves past 2200-01-01T00:00:00Z."""
 MAX_INT64 = 2**63 - 1
 
 
