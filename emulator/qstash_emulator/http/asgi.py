@@ -3,9 +3,10 @@
 Starlette's outermost middleware answers an unexpected exception with the 500 handler's
 response and then raises it again, so that the server can log it; uvicorn then closes the
 connection (without `Connection: close`), and a keep-alive client's next request fails with a
-reset it cannot tell from "maybe accepted". The handler has logged it already, so here an
-exception after a complete answer is dropped; one raised before any answer, or in the middle
-of a streamed one, still goes to the server (which answers 500 or closes the stream).
+reset it cannot tell from "maybe accepted". So here an exception after a complete answer is
+only logged (unless the 500 handler logged it already); one raised before any answer, or in
+the middle of a streamed one, still goes to the server (which answers 500 or closes the
+stream).
 Headers past the limits are refused with 431 before any route runs.
 """
 
@@ -14,7 +15,8 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
-from .errors import error_response
+from ..failures import report
+from .errors import REPORTED, error_response
 from .wire import header_limit_error
 
 
@@ -37,9 +39,11 @@ class EmulatorApp(Starlette):
 
         try:
             await super().__call__(scope, receive, tracked)
-        except Exception:
+        except Exception as exc:
             if not answered:
                 raise
+            if not scope.get(REPORTED):
+                report(f"{scope['method']} {scope['path']} failed after its answer", exc)
 
 
 

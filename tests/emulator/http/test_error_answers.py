@@ -95,7 +95,7 @@ def test_an_outside_failure_is_one_line_and_a_bug_has_its_traceback(
             httpx.post(served.url + PUBLISH, content=b"x", headers=AUTH)
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) == 1, [r.getMessage() for r in errors]
-        assert errors[0].getMessage().startswith(f"POST {PUBLISH} answered 500")
+        assert errors[0].getMessage().startswith(f"POST {PUBLISH} failed: ")
         assert (errors[0].exc_info is not None) is traceback
 
 
@@ -114,3 +114,27 @@ def test_malformed_json_is_a_400_on_a_kept_connection(method: str, path: str,
     assert bad.startswith(b"HTTP/1.1 400"), bad
     assert b"application/json" in bad and b'{"error":' in bad
     assert good.startswith(b"HTTP/1.1 200")
+
+
+def test_a_failure_after_a_complete_answer_is_logged_once_and_keeps_the_connection(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from starlette.background import BackgroundTask
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    def fail_later() -> None:
+        raise ConnectionError("gone after the answer")
+
+    async def answered_then_failing(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True}, background=BackgroundTask(fail_later))
+
+    caplog.set_level(logging.WARNING)
+    app = create_app(Emulator(Settings(clock="virtual")))
+    app.router.routes.append(Route("/later", answered_then_failing))
+    with ServerThread(app, lifespan="on") as served:
+        first, second = raw_exchange(served.url, [request_bytes("GET", "/later"),
+                                                  request_bytes("GET", "/v2/keys")])
+    assert first.startswith(b"HTTP/1.1 200") and second.startswith(b"HTTP/1.1 200")
+    assert [r.getMessage() for r in caplog.records] == [
+        "GET /later failed: ConnectionError: gone after the answer"]
