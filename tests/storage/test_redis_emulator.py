@@ -171,3 +171,22 @@ def test_a_second_instance_follows_the_virtual_clock_and_lists_every_tenants_del
                            headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}
                            ).json()["deliveries"]
     assert sorted(d["body"] for d in listed) == sorted([token, "another-tenant"])
+
+
+def test_an_instance_that_never_saw_a_token_signs_its_tenants_messages_alike(
+    on_redis: dict[str, object], token: str, endpoint: Endpoint
+) -> None:
+    from qstash_emulator.storage.redis import RedisStore
+
+    with EmulatorServer(clock="virtual", **on_redis) as two:
+        with EmulatorServer(clock="virtual", **on_redis) as one:
+            QStash(token, base_url=one.url, retry=False).message.publish(
+                url=endpoint.url_for("/later"), body="x", delay="1h")
+        with EmulatorControl(two.url) as control:  # the dev token: two never sees `token`
+            control.advance(3660)  # one's virtual clock started a moment after two's
+        assert [r.path for r in endpoint.wait_for(1)] == ["/later"]
+        assert endpoint.requests[0].signature_valid  # keys derived from `token`, stored by one
+    store = RedisStore.from_url(str(on_redis["store"]), prefix=str(on_redis["store_prefix"]))
+    names = [key.decode() for key in store.client.scan_iter(f"{on_redis['store_prefix']}:*")]
+    store.close()
+    assert names and not [name for name in names if token in name]
