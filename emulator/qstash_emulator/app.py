@@ -23,6 +23,7 @@ from .http import (
     url_groups,
     workflows,
 )
+from .http.asgi import EmulatorApp
 from .http.errors import HANDLERS
 from .http.guard import Guard
 from .settings import Settings
@@ -60,7 +61,7 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *(mounted(emulator) if emulator.settings.ui else []),
     ]
     middleware = [Middleware(Guard, emulator=emulator)]
-    app = Starlette(
+    app = EmulatorApp(
         routes=routes, exception_handlers=HANDLERS, lifespan=lifespan, middleware=middleware
     )
     app.state.emulator = emulator

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import gc
+import logging
 import socket
 import sys
 from collections.abc import Sequence
@@ -48,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--any-token", action="store_const", const=True, dest="any_token",
         help="every unknown token becomes a new isolated tenant",
+    )
+    parser.add_argument(
+        "--admin-token", dest="admin_token", metavar="TOKEN",
+        help="the credential for ?all=true (every tenant) on the control API; default: the "
+             "dev user's token on loopback, no one on other addresses",
     )
     parser.add_argument("--max-body-bytes", type=int, help="largest accepted message body")
     parser.add_argument("--seed", type=int, help="seed for reproducible ids")
@@ -219,6 +225,7 @@ def serve(emulator: Emulator, listener: socket.socket) -> None:
     import uvicorn
 
     from .app import create_app
+    from .http.wire import EmulatorHttpProtocol
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -229,6 +236,8 @@ def serve(emulator: Emulator, listener: socket.socket) -> None:
                 if (dashboard := ui_line(emulator.settings)) is not None:
                     print(dashboard, flush=True)
 
-    config = uvicorn.Config(create_app(emulator), log_level="warning", access_log=False)
+    logging.basicConfig(level=logging.WARNING, format="qstash-emulator: %(message)s")
+    config = uvicorn.Config(create_app(emulator), log_level="warning", access_log=False,
+                            http=EmulatorHttpProtocol)
     tune_garbage_collector()
     Server(config).run(sockets=[listener])

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from .clocks import SystemClock, VirtualClock
+from .core import protocol as p
 from .core.context import Context, Limits
 from .core.errors import BadRequest
+from .core.harness import bounds
 from .core.harness.faults import Faults
 from .core.harness.outages import Outages
 from .core.harness.quotas import Quotas
@@ -23,7 +25,7 @@ from .delivery.dispatchers import AiohttpDispatcher
 from .delivery.faults import DuplicateTicker, FaultInjector
 from .delivery.scheduler import Scheduler
 from .ids import RandomIds
-from .settings import Settings
+from .settings import Settings, admin_token_of
 
 T = TypeVar("T")
 VERSION = "0.1.0"
@@ -106,9 +108,10 @@ class Emulator:
         clock = self.clock
         if not isinstance(clock, VirtualClock):
             raise BadRequest("the clock is real; start the emulator with --clock virtual")
-        if seconds < 0:
-            raise BadRequest("seconds must not be negative")
+        seconds = bounds.number(seconds, "seconds", bounds.CLOCK_ADVANCE_S)
         target_ms = clock.now_ms() + round(seconds * 1000)
+        if target_ms > bounds.MAX_CLOCK_MS:
+            raise BadRequest(p.CLOCK_PAST_RANGE)
         await self.drain()
         while (next_due := self.scheduler.next_due_ms()) is not None and next_due <= target_ms:
             self._set_clock(clock, next_due)
@@ -122,9 +125,9 @@ class Emulator:
         self.store.config.set_meta(CLOCK_META, str(clock.now_ms()))
 
     def _restore_clock(self) -> None:
-        saved = self.store.config.get_meta(CLOCK_META)
+        saved = _saved_clock_ms(self.store.config)
         if saved is not None and isinstance(self.clock, VirtualClock):
-            self.clock.set_ms(int(saved))
+            self.clock.set_ms(saved)
 
     def reset(self, tenant: str | None = None) -> None:
         self.service.reset(tenant)
@@ -151,11 +154,19 @@ class SharedClock:
         return None
 
     def fire_due(self, now_ms: int) -> int:
-        saved = self._meta.get_meta(CLOCK_META)
-        if saved is None or int(saved) <= self._clock.now_ms():
+        saved = _saved_clock_ms(self._meta)
+        if saved is None or saved <= self._clock.now_ms():
             return 0
-        self._clock.set_ms(int(saved))
+        self._clock.set_ms(saved)
         return 1
+
+
+def _saved_clock_ms(meta: MetaStore) -> int | None:
+    """The virtual clock's time kept in the store; None when missing or out of range."""
+    saved = meta.get_meta(CLOCK_META)
+    if saved is None or not saved.isdigit() or int(saved) > bounds.MAX_CLOCK_MS:
+        return None
+    return int(saved)
 
 
 def _clock_for(settings: Settings) -> Clock:
@@ -164,7 +175,8 @@ def _clock_for(settings: Settings) -> Clock:
 
 def _tenants_for(settings: Settings) -> TenantDirectory:
     keys = SigningKeys(*settings.signing_keys) if settings.signing_keys else None
-    return TenantDirectory(settings.tokens, any_token=settings.any_token, default_keys=keys)
+    return TenantDirectory(settings.tokens, any_token=settings.any_token, default_keys=keys,
+                           admin_token=admin_token_of(settings))
 
 
 def _plans_for(settings: Settings, clock: Clock, store: UsageStore) -> Plans:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -28,6 +29,7 @@ class Settings:
     speed: float = 1.0
     tokens: tuple[str, ...] = ()
     any_token: bool = False
+    admin_token: str | None = None
     store: str = "memory"
     store_prefix: str = "qstash-emulator"
     max_body_bytes: int = 10 * 1024 * 1024
@@ -109,9 +111,29 @@ def _convert(name: str, raw: str) -> object:
         return tuple(t.strip() for t in raw.split(",") if t.strip())
     if name == "region":
         return normal_region(raw)
-    if name == "localhost_alias":
+    if name in ("localhost_alias", "admin_token"):
         return raw.strip() or None
     return raw
+
+
+def loopback_only(host: str) -> bool:
+    """Does listening on `host` keep other machines out (a loopback address or localhost)?"""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def admin_token_of(settings: Settings) -> str | None:
+    """Who may act on every tenant: `--admin-token`; without one, the default dev user's token
+    while the emulator listens on loopback only, and no one otherwise."""
+    if settings.admin_token:
+        return settings.admin_token
+    from .core.tenants import DEFAULT_TOKEN
+
+    return DEFAULT_TOKEN if loopback_only(settings.host) else None
 
 
 def normal_region(raw: str) -> str:

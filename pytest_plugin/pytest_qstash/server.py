@@ -46,7 +46,10 @@ class EmulatorServer:
 
         settings = Settings(**{"port": 0, **self._settings})
         self.emulator = Emulator(settings, clock=self._clock(settings.clock))
-        self._thread = ServerThread(create_app(self.emulator), lifespan="on").start()
+        from qstash_emulator.http.wire import EmulatorHttpProtocol
+
+        self._thread = ServerThread(create_app(self.emulator), lifespan="on",
+                                    http=EmulatorHttpProtocol).start()
         return self
 
     def _clock(self, kind: str) -> Clock | None:

@@ -40,12 +40,14 @@ class ServerThread:
         *,
         lifespan: LifespanMode = "auto",
         interface: Interface = "auto",
+        http: Any = "auto",
     ) -> None:
         self._app = app
         self._host = host
         self._port = port
         self._lifespan: LifespanMode = lifespan
         self._interface: Interface = interface
+        self._http = http
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -125,6 +127,7 @@ class ServerThread:
         return uvicorn.Config(
             self._app,
             interface=self._interface,
+            http=self._http,
             lifespan=self._lifespan,
             log_level="warning",
             access_log=False,

@@ -47,6 +47,7 @@ from qstash_emulator.core.tenants import DEFAULT_TOKEN
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = DEFAULT_TOKEN
 UI = "/__emulator__/ui"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}  # the admin token on loopback
 TARGET = "http://127.0.0.1:9/hook"  # never reached: every message waits on the virtual clock
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -228,7 +229,8 @@ async def publishing(base: str, pid: int, total: int, concurrency: int, rounds: 
     async with aiohttp.ClientSession() as session:
         for _ in range(rounds):
             for name, setting in settings.items():
-                async with session.post(f"{base}/__emulator__/reset?all=true") as response:
+                async with session.post(f"{base}/__emulator__/reset?all=true",
+                                        headers=ADMIN) as response:
                     assert response.status == 200
                 async with setting(base) as seen:
                     before = cpu_seconds(pid)
@@ -314,7 +316,7 @@ async def run(args: argparse.Namespace, store_args: list[str]) -> None:
         print(f"  one refresh of the messages page: {per_refresh_ms:.1f} CPU ms in the emulator; "
               f"at one a second, {share:.1%} of the CPU the burst takes")
         async with aiohttp.ClientSession() as session, \
-                session.post(f"{base}/__emulator__/reset?all=true"):
+                session.post(f"{base}/__emulator__/reset?all=true", headers=ADMIN):
             pass
         await fill(base, args.stored, args.concurrency)
         print(f"rendering with {args.stored} messages stored ({args.requests} requests each)")

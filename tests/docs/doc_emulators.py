@@ -10,6 +10,7 @@ import httpx
 
 from pytest_qstash.server import EmulatorServer
 from qstash_emulator.cli import settings_from_args, startup_lines
+from qstash_emulator.core.tenants import DEFAULT_TOKEN
 
 
 def _without_qstash_variables() -> dict[str, str]:
@@ -44,7 +45,8 @@ class DocEmulators:
     def reset(self, command: str) -> None:
         """Forget every tenant's state, so the next snippet starts as on a fresh emulator."""
         server = self._running[command][0]
-        httpx.post(f"{server.url}/__emulator__/reset", params={"all": "true"}).raise_for_status()
+        httpx.post(f"{server.url}/__emulator__/reset", params={"all": "true"},
+                   headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}).raise_for_status()
 
     def stop(self) -> None:
         for server, _ in self._running.values():

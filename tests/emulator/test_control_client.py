@@ -17,7 +17,7 @@ from pytest_qstash.endpoint import Endpoint, RecordedRequest
 from pytest_qstash.server import EmulatorServer
 from qstash_emulator import AsyncEmulatorControl, ControlError, EmulatorControl, FeatureUnavailable
 from qstash_emulator.control import calls
-from qstash_emulator.core.tenants import derived_keys
+from qstash_emulator.core.tenants import DEFAULT_TOKEN, derived_keys
 
 pytestmark = pytest.mark.anyio
 Call = Callable[..., Awaitable[Any]]
@@ -122,7 +122,7 @@ async def test_an_emulator_without_a_feature_says_which() -> None:
 
 
 def test_all_tenants_and_the_token_reach_the_wire() -> None:
-    with Endpoint() as fake, EmulatorControl(fake.url, token="tok") as control:
+    with Endpoint() as fake, EmulatorControl(fake.url, token="tok", admin_token="adm") as control:
         fake.set_handler(lambda request: (200, {}, '{"faults": [], "deliveries": []}'))
         control.reset(all_tenants=True)
         control.faults(all_tenants=True)
@@ -134,4 +134,13 @@ def test_all_tenants_and_the_token_reach_the_wire() -> None:
         ("DELETE", "/__emulator__/faults/f1", ""),
         ("GET", "/__emulator__/deliveries", "all=true&messageId=m1"),
     ]
-    assert {r.header("authorization") for r in fake.requests} == {"Bearer tok"}
+    assert [r.header("authorization") for r in fake.requests] == [
+        "Bearer adm", "Bearer adm", "Bearer tok", "Bearer adm"]
+
+
+def test_both_tokens_default_to_the_dev_users() -> None:
+    with Endpoint() as fake, EmulatorControl(fake.url) as control:
+        fake.set_handler(lambda request: (200, {}, '{"faults": []}'))
+        control.faults()
+        control.faults(all_tenants=True)
+    assert {r.header("authorization") for r in fake.requests} == {f"Bearer {DEFAULT_TOKEN}"}

@@ -16,6 +16,7 @@ from qstash import QStash
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
 from pytest_qstash.server import EmulatorServer
+from qstash_emulator.core.tenants import DEFAULT_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 30.0
@@ -167,5 +168,25 @@ def test_a_second_instance_follows_the_virtual_clock_and_lists_every_tenants_del
             time.sleep(0.02)
         assert control_two.now_ms() == moved_to
         listed = httpx.get(f"{two.url}/__emulator__/deliveries", params={"all": "true"},
-                           headers={"Authorization": f"Bearer {token}"}).json()["deliveries"]
+                           headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+                           ).json()["deliveries"]
     assert sorted(d["body"] for d in listed) == sorted([token, "another-tenant"])
+
+
+def test_an_instance_that_never_saw_a_token_signs_its_tenants_messages_alike(
+    on_redis: dict[str, object], token: str, endpoint: Endpoint
+) -> None:
+    from qstash_emulator.storage.redis import RedisStore
+
+    with EmulatorServer(clock="virtual", **on_redis) as two:
+        with EmulatorServer(clock="virtual", **on_redis) as one:
+            QStash(token, base_url=one.url, retry=False).message.publish(
+                url=endpoint.url_for("/later"), body="x", delay="1h")
+        with EmulatorControl(two.url) as control:  # the dev token: two never sees `token`
+            control.advance(3660)  # one's virtual clock started a moment after two's
+        assert [r.path for r in endpoint.wait_for(1)] == ["/later"]
+        assert endpoint.requests[0].signature_valid  # keys derived from `token`, stored by one
+    store = RedisStore.from_url(str(on_redis["store"]), prefix=str(on_redis["store_prefix"]))
+    names = [key.decode() for key in store.client.scan_iter(f"{on_redis['store_prefix']}:*")]
+    store.close()
+    assert names and not [name for name in names if token in name]

@@ -16,6 +16,7 @@ import pytest
 from ui_support import CHROMIUM_ARGS, chromium_path
 
 from pytest_qstash.control import EmulatorControl
+from qstash_emulator.core.tenants import tenant_id
 from qstash_emulator.ui.frame import choice_for
 
 MISSING = ("no Chromium to drive: install the system package `chromium` (or set "
@@ -65,6 +66,6 @@ def tenant_key(token: str, control: EmulatorControl) -> str:
     """How the dashboard names this test's tenant in its URLs (the tenant is made known to
     the emulator first, as any API call with its token does)."""
     control.quota()
-    return choice_for(token, exposed=False).key
+    return choice_for(tenant_id(token), exposed=False).key
 
 

@@ -100,7 +100,7 @@ def test_set_and_lift_quota_limits(act: Act, control: EmulatorControl) -> None:
     act("/harness/quota", lift_daily="on")
     assert control.quota()["daily"]["limit"] is None
     assert act("/harness/quota", monthly="-1") == {
-        "error": "monthly must be a non-negative integer or null"}
+        "error": "monthly must be an integer from 0 to 1,000,000,000,000, not -1"}
 
 
 def test_start_and_end_an_outage(act: Act, client: QStash, endpoint: Endpoint) -> None:

@@ -18,6 +18,7 @@ from ui_support import UI, store_settings, ui_url
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
 from pytest_qstash.server import EmulatorServer
+from qstash_emulator.core.tenants import tenant_id
 from qstash_emulator.ui.frame import choice_for
 from qstash_emulator.ui.nav import NAV
 
@@ -66,7 +67,7 @@ def _fill(url: str, token: str, control: EmulatorControl, endpoint: Endpoint) ->
     control.advance(0)  # returns once the due attempts were made
     dlq = client.dlq.list().messages
     assert [entry.message_id for entry in dlq] == [dead.message_id]
-    return Filled(url, choice_for(token, exposed=False).key, later.message_id,
+    return Filled(url, choice_for(tenant_id(token), exposed=False).key, later.message_id,
                   dlq[0].dlq_id, schedule_id)
 
 

@@ -3,7 +3,8 @@
 A call is a generator: it yields the `Request`s to send, receives each answer's JSON, and
 returns what the caller gets. `EmulatorControl` runs the calls over `httpx.Client` and
 `AsyncEmulatorControl` over `httpx.AsyncClient`, so both faces send the same forms and read the
-answers the same way. Calls that can act on every tenant take `all_tenants=True`.
+answers the same way. Calls that can act on every tenant take `all_tenants=True` (the
+emulator asks for its admin token then).
 """
 
 from __future__ import annotations

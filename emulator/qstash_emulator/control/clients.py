@@ -13,6 +13,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar, cast, get_args, g
 
 import httpx
 
+from ..core.tenants import DEFAULT_TOKEN
 from . import calls
 from .calls import ControlError, Request, Steps, read_answer
 
@@ -55,16 +56,25 @@ def _async(
 
 
 class _Connection:
-    """What both faces share: the base URL, the tenant's token and the timeout."""
+    """What both faces share: the base URL, the tenant's token, the admin token (sent only
+    with `all_tenants=True`) and the timeout. Either token defaults to the public dev user's,
+    which an emulator listening on loopback takes as its admin token too."""
 
     def __init__(self, url: str, token: str | None = None,
-                 timeout: float = DEFAULT_TIMEOUT_S) -> None:
+                 timeout: float = DEFAULT_TIMEOUT_S, *, admin_token: str | None = None) -> None:
         self.url = url.rstrip("/")
-        self.token = token
+        self.token = token or DEFAULT_TOKEN
+        self.admin_token = admin_token or DEFAULT_TOKEN
         self._options: dict[str, Any] = {
             "base_url": self.url, "timeout": timeout,
-            "headers": {"Authorization": f"Bearer {token}"} if token else {},
+            "headers": {"Authorization": f"Bearer {self.token}"},
         }
+
+    def _headers(self, request: Request) -> dict[str, str] | None:
+        """The admin token for a call on every tenant."""
+        if request.params and request.params.get("all") == "true":
+            return {"Authorization": f"Bearer {self.admin_token}"}
+        return None
 
 
 class EmulatorControl(_Connection):
@@ -75,8 +85,8 @@ class EmulatorControl(_Connection):
     """
 
     def __init__(self, url: str, token: str | None = None,
-                 timeout: float = DEFAULT_TIMEOUT_S) -> None:
-        super().__init__(url, token, timeout)
+                 timeout: float = DEFAULT_TIMEOUT_S, *, admin_token: str | None = None) -> None:
+        super().__init__(url, token, timeout, admin_token=admin_token)
         self._http = httpx.Client(**self._options)
 
     health = _sync(calls.health)
@@ -115,7 +125,7 @@ class EmulatorControl(_Connection):
 
     def _send(self, request: Request) -> Any:
         response = self._http.request(request.method, request.path, params=request.params,
-                                      json=request.body)
+                                      json=request.body, headers=self._headers(request))
         return read_answer(request, response.status_code, response.content, self.url)
 
     def close(self) -> None:
@@ -137,8 +147,8 @@ class AsyncEmulatorControl(_Connection):
     """
 
     def __init__(self, url: str, token: str | None = None,
-                 timeout: float = DEFAULT_TIMEOUT_S) -> None:
-        super().__init__(url, token, timeout)
+                 timeout: float = DEFAULT_TIMEOUT_S, *, admin_token: str | None = None) -> None:
+        super().__init__(url, token, timeout, admin_token=admin_token)
         self._http = httpx.AsyncClient(**self._options)
 
     health = _async(calls.health)
@@ -177,7 +187,7 @@ class AsyncEmulatorControl(_Connection):
 
     async def _send(self, request: Request) -> Any:
         response = await self._http.request(request.method, request.path, params=request.params,
-                                            json=request.body)
+                                            json=request.body, headers=self._headers(request))
         return read_answer(request, response.status_code, response.content, self.url)
 
     async def close(self) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+MAX_TIME_MS = 7_258_118_400_000
+"""2200-01-01T00:00:00Z: no clock and no due time goes past it (dates stay printable)."""
+
 _QSTASH_UNITS = (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
 _QSTASH_PATTERN = re.compile(
     r"(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?",

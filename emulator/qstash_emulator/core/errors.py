@@ -24,6 +24,10 @@ class Unauthorized(EmulatorError):
     code = "unauthorized"
 
 
+class Forbidden(EmulatorError):
+    code = "forbidden"
+
+
 class NotFound(EmulatorError):
     code = "not_found"
 

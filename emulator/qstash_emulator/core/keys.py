@@ -7,7 +7,7 @@ from collections.abc import Callable
 from .model import SigningKeys
 from .ports import IdSource, KeyStore
 from .recent import RecentReads
-from .tenants import TenantDirectory
+from .tenants import TenantDirectory, derived_keys
 
 SIGNING_CACHE_S = 1.0
 
@@ -30,7 +30,15 @@ class SigningKeyRing:
         self._recent: RecentReads[SigningKeys] = RecentReads(wall, SIGNING_CACHE_S)
 
     def keys(self, tenant: str) -> SigningKeys:
-        return self._store.get_keys(tenant) or self._tenants.initial_keys(tenant)
+        stored = self._store.get_keys(tenant)
+        return stored or self._tenants.initial_keys(tenant) or derived_keys(tenant)
+
+    def adopt(self, tenant: str) -> None:
+        """Store a tenant's initial keys the first time this instance meets it, so another
+        instance sharing the store (which never saw its token) signs with the same keys."""
+        initial = self._tenants.initial_keys(tenant)
+        if initial is not None and self._store.get_keys(tenant) is None:
+            self._store.set_keys(tenant, initial)
 
     def keys_to_sign(self, tenant: str) -> SigningKeys:
         return self._recent.get((tenant,), lambda: self.keys(tenant))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from .errors import BadRequest
+from .harness import bounds
 from .model import QuotaSettings
 from .ports import PlanSettingsStore
 from .recent import RecentReads
@@ -149,8 +150,5 @@ def parse_changes(changes: Mapping[str, object]) -> tuple[str | None, dict[str, 
         if name not in changes:
             continue
         value = changes[name]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 0):
-            raise BadRequest(f"{name} must be a non-negative integer or null")
-        limits[name] = value
+        limits[name] = None if value is None else bounds.integer(value, name, bounds.QUOTA_LIMIT)
     return plan, limits

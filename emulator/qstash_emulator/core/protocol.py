@@ -21,6 +21,14 @@ REDACT_FIELDS = "upstash-redact-fields"
 FLOW_CONTROL_KEY = "upstash-flow-control-key"
 FLOW_CONTROL_VALUE = "upstash-flow-control-value"
 CONFIG_PREFIX = "upstash-"
+MAX_FORWARDED_HEADER_BYTES = 8 * 1024
+"""One forwarded header, name and value (a destination's servers refuse far less than HTTP's
+usual 8 KB per line)."""
+MAX_BATCH_MESSAGES = 1_000
+"""QStash documents no count, only a 100 MB batch; the emulator takes up to 1,000 elements."""
+MAX_HEADER_COUNT = 200
+MAX_HEADER_BYTES = 64 * 1024
+"""Request headers: at most this many, names and values together at most this many bytes."""
 
 # Schedule-only request headers
 CRON = "upstash-cron"
@@ -64,11 +72,27 @@ BURST_RESET = "Burst-RateLimit-Reset"
 INVALID_SCHEME = "invalid destination url: endpoint has invalid scheme, add http:// or https://"
 EMPTY_DESTINATION = "a non-empty destination must be provided"
 UNAUTHORIZED = "unauthorized: provide a valid QStash token"
+CONTROL_UNAUTHORIZED = (
+    "unauthorized: the control API needs a token (Authorization: Bearer <tenant or admin token>)"
+)
+ADMIN_ONLY = "forbidden: ?all=true needs the admin token (--admin-token)"
+ADMIN_DISABLED = (
+    "forbidden: ?all=true is off: this emulator listens beyond loopback and has no "
+    "--admin-token"
+)
 MESSAGE_NOT_FOUND = "message not found"
 UNKNOWN_FILTER = "invalid filter: unknown field {name!r}"
 DLQ_NOT_FOUND = "dlq message not found"
 TOPIC_NOT_FOUND = "topic {name} not found"
 BODY_TOO_LARGE = "message size exceeds the limit of {limit} bytes"
+FORWARDED_HEADER_TOO_LARGE = (
+    "invalid forwarded header {name}: {size} bytes, the limit is {limit} bytes"
+)
+BATCH_TOO_LARGE = "invalid batch body: {count} messages, the limit is {limit} per batch"
+HEADERS_TOO_LARGE = (
+    "request headers too large: the limits are {count} headers and {size} bytes in total"
+)
+MALFORMED_REQUEST = "invalid HTTP request: {reason}"
 METHOD_NOT_ALLOWED = "method not allowed"
 NOT_FOUND = "not found"
 SCHEDULE_NOT_FOUND = "schedule {schedule_id} not found"
@@ -111,6 +135,8 @@ DELAY_ABOVE_PLAN = "invalid {field} header: delay exceeds the plan's maximum of 
 OUTAGE_ERROR = "service unavailable (emulated outage)"
 OUTAGE_TIMEOUT = "gateway timeout (emulated outage)"
 FAULT_NOT_FOUND = "fault not found"
+CLOCK_PAST_RANGE = "the virtual clock cannot move past 2200-01-01T00:00:00Z"
+JSON_CONSTANT = "invalid JSON body: {name} is not a JSON number"
 
 # Queues and flow control
 QUEUE_NOT_FOUND = "queue {name} not found"

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from . import protocol as p
 from .context import Context
-from .errors import NotFound, Unauthorized
+from .errors import Forbidden, NotFound, Unauthorized
 from .gating.admission import Admission
 from .gating.flow_control import FlowControls, FlowInfo, GlobalParallelism
 from .gating.queues import QueueInfo, Queues, QueueUpsert
@@ -75,13 +75,35 @@ class Service:
 
     # tenants and keys
     def resolve(self, token: str | None) -> Tenant | None:
-        return self._tenants.resolve(token)
+        count = self._tenants.count
+        tenant = self._tenants.resolve(token)
+        if tenant is not None and self._tenants.count > count:
+            self._keys.adopt(tenant.name)
+        return tenant
 
     def authenticate(self, token: str | None) -> Tenant:
-        tenant = self._tenants.resolve(token)
+        tenant = self.resolve(token)
         if tenant is None:
             raise Unauthorized(p.UNAUTHORIZED)
         return tenant
+
+    def control_scope(self, token: str | None, all_tenants: bool) -> str | None:
+        """Whom a control call acts on: the token's tenant, or (None) every tenant, which
+        only the admin token may ask for (401 without a known token, 403 without admin)."""
+        if not token:
+            raise Unauthorized(p.CONTROL_UNAUTHORIZED)
+        if all_tenants:
+            if self._tenants.admin_token is None:
+                raise Forbidden(p.ADMIN_DISABLED)
+            if not self._tenants.is_admin(token):
+                raise Forbidden(p.ADMIN_ONLY)
+            return None
+        return self.authenticate(token).name
+
+    def check_control_token(self, token: str | None) -> None:
+        """Emulator-wide calls (the clock): any tenant's token or the admin token."""
+        if not self._tenants.is_admin(token):
+            self.authenticate(token or None)
 
     def known_tenants(self) -> list[str]:
         return self._tenants.known()

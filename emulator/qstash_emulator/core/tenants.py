@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -39,6 +41,16 @@ DEV_USERS = (
     ),
 )
 DEFAULT_TOKEN = DEV_USERS[0].token
+ID_PREFIX = "t-"
+
+
+def tenant_id(token: str) -> str:
+    """The id a tenant is kept and shown under: a dev user's name, else a digest of its token
+    (stable across instances and restarts; the token cannot be read back from it)."""
+    for user in DEV_USERS:
+        if user.token == token:
+            return user.name
+    return ID_PREFIX + hashlib.sha256(b"qstash-emulator tenant\n" + token.encode()).hexdigest()[:24]
 
 
 def derived_keys(token: str) -> SigningKeys:
@@ -47,31 +59,57 @@ def derived_keys(token: str) -> SigningKeys:
 
 
 class TenantDirectory:
-    """Maps tokens to tenants; a tenant's name is its token, so ids never collide."""
+    """Maps tokens to tenants. A tenant's id (`Tenant.name`) is never its token, so listings,
+    the dashboard and logs can name tenants without revealing a credential.
+
+    `admin_token` (None: no one) may act on every tenant at once (`?all=true`).
+    """
 
     def __init__(
         self, extra_tokens: Iterable[str] = (), *, any_token: bool = False,
-        default_keys: SigningKeys | None = None,
+        default_keys: SigningKeys | None = None, admin_token: str | None = None,
     ) -> None:
         """`default_keys` replace the default dev user's public keys (`--signing-keys`)."""
         self.any_token = any_token
-        self._initial_keys: dict[str, SigningKeys] = {u.token: u.keys for u in DEV_USERS}
+        self.admin_token = admin_token
+        self._ids: dict[str, str] = {}
+        self._initial_keys: dict[str, SigningKeys] = {}
+        for user in DEV_USERS:
+            self._add(user.token, user.keys)
         if default_keys is not None:
-            self._initial_keys[DEFAULT_TOKEN] = default_keys
+            self._initial_keys[DEV_USERS[0].name] = default_keys
         for token in extra_tokens:
-            self._initial_keys.setdefault(token, derived_keys(token))
+            if token not in self._ids:
+                self._add(token, derived_keys(token))
+
+    def _add(self, token: str, keys: SigningKeys) -> str:
+        name = self._ids[token] = tenant_id(token)
+        self._initial_keys[name] = keys
+        return name
 
     def resolve(self, token: str | None) -> Tenant | None:
         if not token:
             return None
-        if token not in self._initial_keys:
+        name = self._ids.get(token)
+        if name is None:
             if not self.any_token:
                 return None
-            self._initial_keys[token] = derived_keys(token)
-        return Tenant(name=token, token=token)
+            name = self._add(token, derived_keys(token))
+        return Tenant(name=name, token=token)
 
-    def initial_keys(self, tenant: str) -> SigningKeys:
-        return self._initial_keys.get(tenant) or derived_keys(tenant)
+    def is_admin(self, token: str | None) -> bool:
+        """Is `token` the admin credential (compared in constant time)?"""
+        if not token or self.admin_token is None:
+            return False
+        return hmac.compare_digest(token.encode(), self.admin_token.encode())
+
+    def initial_keys(self, tenant: str) -> SigningKeys | None:
+        """The keys a tenant starts with; None for a tenant this instance never saw."""
+        return self._initial_keys.get(tenant)
+
+    @property
+    def count(self) -> int:
+        return len(self._initial_keys)
 
     def known(self) -> list[str]:
         return list(self._initial_keys)

@@ -11,6 +11,7 @@ from ..clocks import wall_wait
 from ..core.messages.attempts import Attempts
 from ..core.model import DeliveryRequest, Response
 from ..core.ports import Clock, Dispatcher, Store, Ticker
+from ..failures import report
 
 REMOTE_BATCH_S = 0.005
 RETRY_AFTER_ERROR_S = 0.2
@@ -102,6 +103,8 @@ class Scheduler:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            report("a delivery attempt failed midway and was given back", exc)
         self.notify()
 
     async def _attempt(self, request: DeliveryRequest) -> None:
@@ -155,8 +158,7 @@ class Scheduler:
             try:
                 await self._pass()
             except Exception as exc:  # e.g. Redis unreachable for a moment: report, go on
-                asyncio.get_running_loop().call_exception_handler(
-                    {"message": "scheduler pass failed; trying again", "exception": exc})
+                report("scheduler pass failed; trying again", exc)
                 await wall_wait(RETRY_AFTER_ERROR_S)
 
     async def _pass(self) -> None:

@@ -7,16 +7,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.errors import BadRequest
-from ..core.tenants import DEFAULT_TOKEN
-from .common import FastJSON, emulator_of, multi_params, read_json, token_of
+from .common import (
+    FastJSON,
+    control_scope,
+    emulator_of,
+    multi_params,
+    read_json,
+    service_of,
+    token_of,
+)
 from .render import delivery_json
-
-
-def _tenant(request: Request) -> str | None:
-    """The calling tenant (the default dev user when no token is given); None with ?all=true."""
-    if request.query_params.get("all", "").lower() == "true":
-        return None
-    return emulator_of(request).service.authenticate(token_of(request) or DEFAULT_TOKEN).name
 
 
 async def health(request: Request) -> Response:
@@ -32,7 +32,7 @@ async def health(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = control_scope(request)
     emulator_of(request).reset(tenant)
     return FastJSON({"reset": "all" if tenant is None else "tenant"})
 
@@ -43,10 +43,12 @@ def _clock_json(request: Request) -> dict[str, object]:
 
 
 async def get_clock(request: Request) -> Response:
+    service_of(request).check_control_token(token_of(request))
     return FastJSON(_clock_json(request))
 
 
 async def advance_clock(request: Request) -> Response:
+    service_of(request).check_control_token(token_of(request))
     payload = await read_json(request)
     seconds = payload.get("seconds") if isinstance(payload, dict) else None
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
@@ -56,7 +58,7 @@ async def advance_clock(request: Request) -> Response:
 
 
 async def deliveries(request: Request) -> Response:
-    tenant = _tenant(request)
+    tenant = control_scope(request)
     emulator = emulator_of(request)
     params = multi_params(request)
     wanted_ids = set(params.get("messageId", []))

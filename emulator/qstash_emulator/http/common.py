@@ -18,13 +18,14 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
 
 T = TypeVar("T")
+URL_SCHEMES = ("http://", "https://")
 
 
 class FastJSON(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, separators=(",", ":")).encode()
+        return json.dumps(content, separators=(",", ":"), allow_nan=False).encode()
 
 
 def emulator_of(request: Request) -> Emulator:
@@ -46,6 +47,28 @@ def tenant_of(request: Request) -> Tenant:
     return service_of(request).authenticate(token_of(request))
 
 
+def control_scope(request: Request) -> str | None:
+    """The tenant a control call acts on, or None for every tenant (`?all=true`, admin only)."""
+    all_tenants = request.query_params.get("all", "").lower() == "true"
+    return service_of(request).control_scope(token_of(request), all_tenants)
+
+
+def raw_destination(request: Request, segments: int) -> str:
+    """The destination as the client sent it, byte for byte: the raw path after its first
+    `segments` parts (`/v2/publish/` is 3), so `report%202024.pdf` and `a%2Fb` stay encoded.
+    A destination sent encoded as one segment (`https%3A%2F%2Fhost%2Fx`) is decoded once."""
+    decoded = str(request.path_params["destination"])
+    raw_path: bytes = request.scope.get("raw_path") or b""
+    parts = raw_path.split(b"/", segments)
+    if len(parts) <= segments:
+        return decoded
+    try:
+        raw = parts[segments].decode()
+    except UnicodeDecodeError:
+        raw = parts[segments].decode("latin-1")
+    return raw if raw.lower().startswith(URL_SCHEMES) else decoded
+
+
 def lowered_headers(request: Request) -> dict[str, str]:
     headers: dict[str, str] = {}
     for raw_name, raw_value in request.scope["headers"]:
@@ -62,11 +85,28 @@ def publish_config(request: Request) -> tuple[dict[str, str], str]:
 
 
 async def read_body(request: Request) -> bytes:
+    """The body, read as it arrives and refused (413, connection closed) as soon as it passes
+    `--max-body-bytes`: a declared length above it is refused before a byte is read, and a
+    chunked body is never held beyond the limit."""
     limit = emulator_of(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=limit))
-    return await request.body()
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # later reads (request.body(), .json()) see the same bytes
+    return body
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    """A 413 that also closes the connection: the rest of the body is never read."""
+    return PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=limit), {"Connection": "close"})
 
 
 async def read_json(request: Request) -> Any:
@@ -74,9 +114,14 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise BadRequest(f"invalid JSON body: {exc}") from exc
+
+
+def _refuse_constant(name: str) -> Any:
+    """`NaN`, `Infinity` and `-Infinity` are not JSON, though Python's parser takes them."""
+    raise BadRequest(p.JSON_CONSTANT.format(name=name))
 
 
 def multi_params(request: Request) -> dict[str, list[str]]:

@@ -8,10 +8,14 @@ from starlette.responses import JSONResponse, Response
 
 from ..core import protocol as p
 from ..core.errors import EmulatorError
+from ..failures import report
 
+REPORTED = "qstash_emulator.reported"
+"""Set in a request's scope once its failure was logged (so it is never logged twice)."""
 STATUS_BY_CODE = {
     "bad_request": 400,
     "unauthorized": 401,
+    "forbidden": 403,
     "not_found": 404,
     "payload_too_large": 413,
     "precondition_failed": 412,
@@ -38,8 +42,10 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
-    """Anything else (e.g. the store unreachable) still answers in QStash's error format; the
-    server logs the traceback as well."""
+    """Anything else (e.g. the store unreachable) still answers in QStash's error format, and
+    is logged once (with its traceback only if it is a bug)."""
+    report(f"{request.method} {request.url.path} failed", exc)
+    request.scope[REPORTED] = True
     return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
 
 

@@ -1,7 +1,7 @@
 """The test-harness control API under `/__emulator__/`: quotas, the outage switch, faults.
 
-Every call acts on the calling token's tenant (the default dev user without a token), or on
-every tenant with `?all=true`.
+Every call acts on the calling token's tenant, or on every tenant with `?all=true` and the
+admin token.
 """
 
 from __future__ import annotations
@@ -16,17 +16,9 @@ from ..core.errors import BadRequest
 from ..core.harness.model import PASS, FaultRule, Outage
 from ..core.harness.quotas import QuotaReport
 from ..core.service import Service
-from ..core.tenants import DEFAULT_TOKEN
-from .common import FastJSON, read_json, service_of, token_of
+from .common import FastJSON, control_scope, read_json, service_of
 
 Json = dict[str, Any]
-
-
-def scope_of(request: Request) -> str | None:
-    """The calling tenant (the default dev user without a token); None with `?all=true`."""
-    if request.query_params.get("all", "").lower() == "true":
-        return None
-    return service_of(request).authenticate(token_of(request) or DEFAULT_TOKEN).name
 
 
 # --- quota ----------------------------------------------------------------------------------
@@ -53,11 +45,11 @@ def _quota_answer(request: Request, tenant: str | None) -> Response:
 
 
 async def get_quota(request: Request) -> Response:
-    return _quota_answer(request, scope_of(request))
+    return _quota_answer(request, control_scope(request))
 
 
 async def put_quota(request: Request) -> Response:
-    tenant = scope_of(request)
+    tenant = control_scope(request)
     body = await read_json(request)
     if not isinstance(body, dict):
         raise BadRequest('invalid body: want {"daily": N, "monthly": N, "burst": N, "plan": ...}')
@@ -66,7 +58,7 @@ async def put_quota(request: Request) -> Response:
 
 
 async def exhaust_quota(request: Request) -> Response:
-    tenant = scope_of(request)
+    tenant = control_scope(request)
     body = await read_json(request)
     service_of(request).exhaust_quota(
         tenant, body.get("window", "daily") if isinstance(body, dict) else None)
@@ -74,7 +66,7 @@ async def exhaust_quota(request: Request) -> Response:
 
 
 async def reset_quota(request: Request) -> Response:
-    tenant = scope_of(request)
+    tenant = control_scope(request)
     service_of(request).reset_quota(tenant)
     return _quota_answer(request, tenant)
 
@@ -88,18 +80,18 @@ def outage_json(outage: Outage) -> Json:
 
 
 async def start_outage(request: Request) -> Response:
-    tenant = scope_of(request)
+    tenant = control_scope(request)
     outage = service_of(request).start_outage(tenant, await read_json(request))
     return FastJSON(outage_json(outage))
 
 
 async def get_outage(request: Request) -> Response:
-    outages = service_of(request).list_outages(scope_of(request))
+    outages = service_of(request).list_outages(control_scope(request))
     return FastJSON({"outages": [outage_json(o) for o in outages]})
 
 
 async def end_outage(request: Request) -> Response:
-    return FastJSON({"ended": service_of(request).end_outage(scope_of(request))})
+    return FastJSON({"ended": service_of(request).end_outage(control_scope(request))})
 
 
 # --- faults ---------------------------------------------------------------------------------
@@ -118,23 +110,23 @@ def fault_json(rule: FaultRule) -> Json:
 
 
 async def add_fault(request: Request) -> Response:
-    tenant = scope_of(request)
+    tenant = control_scope(request)
     rule = service_of(request).add_fault(tenant, await read_json(request))
     warnings = {"warnings": rule.warnings} if rule.warnings else {}
     return FastJSON({"id": rule.rule_id, "fault": fault_json(rule)} | warnings)
 
 
 async def list_faults(request: Request) -> Response:
-    rules = service_of(request).list_faults(scope_of(request))
+    rules = service_of(request).list_faults(control_scope(request))
     return FastJSON({"faults": [fault_json(rule) for rule in rules]})
 
 
 async def clear_faults(request: Request) -> Response:
-    return FastJSON({"deleted": service_of(request).clear_faults(scope_of(request))})
+    return FastJSON({"deleted": service_of(request).clear_faults(control_scope(request))})
 
 
 async def remove_fault(request: Request) -> Response:
-    service_of(request).remove_fault(scope_of(request), request.path_params["rule_id"])
+    service_of(request).remove_fault(control_scope(request), request.path_params["rule_id"])
     return FastJSON({"deleted": 1})
 
 

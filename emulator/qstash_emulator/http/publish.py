@@ -12,6 +12,7 @@ from .common import (
     caller_ip,
     emulator_of,
     publish_config,
+    raw_destination,
     read_body,
     tenant_of,
 )
@@ -35,7 +36,7 @@ async def publish_to(request: Request, queue: str | None = None) -> Response:
     """Publish (or, with `queue`, enqueue) the request's body to its path's destination."""
     tenant = tenant_of(request)
     headers, destination_query = publish_config(request)
-    destination = request.path_params["destination"]
+    destination = raw_destination(request, 3 if queue is None else 4)
     if destination_query:
         destination = f"{destination}?{destination_query}"
     body = await read_body(request)

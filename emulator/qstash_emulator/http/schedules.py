@@ -10,7 +10,15 @@ from starlette.routing import Route
 
 from ..core.messages.publish import PublishRequest
 from ..core.schedules.model import Schedule, ScheduleState
-from .common import FastJSON, caller_ip, publish_config, read_body, service_of, tenant_of
+from .common import (
+    FastJSON,
+    caller_ip,
+    publish_config,
+    raw_destination,
+    read_body,
+    service_of,
+    tenant_of,
+)
 from .render import message_json
 
 TEMPLATE_KEYS = (
@@ -48,7 +56,7 @@ def schedule_json(schedule: Schedule, states: dict[str, ScheduleState]) -> dict[
 async def create(request: Request) -> Response:
     tenant = tenant_of(request)
     headers, destination_query = publish_config(request)
-    destination = request.path_params["destination"]
+    destination = raw_destination(request, 3)
     if destination_query:
         destination = f"{destination}?{destination_query}"
     body = await read_body(request)

@@ -3,8 +3,6 @@ passes, and how an action answers (back to its page with a notice, or the servic
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,7 +15,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from ..core.errors import EmulatorError, NotFound
-from ..core.tenants import DEV_USERS
+from ..core.tenants import DEV_USERS, ID_PREFIX
+from ..settings import loopback_only
 from . import format as fmt
 from .counts import CountsCache
 from .nav import NAV, active_entry
@@ -32,7 +31,7 @@ TOKEN_COOKIE = "qstash_emulator_ui_token"
 DEFAULT_KEY = DEV_USERS[0].name
 TOKEN_FIRST = "this emulator is reachable from other machines: enter the tenant's token first"
 CROSS_SITE = "refused: the action was not sent from this dashboard"
-DEV_NAMES = {user.token: user.name for user in DEV_USERS}
+DEV_NAMES = frozenset(user.name for user in DEV_USERS)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 PageBuilder = Callable[[Request, "View"], dict[str, Any]]
@@ -69,12 +68,7 @@ def counts_of(request: Request) -> CountsCache:
 
 def reachable_from_elsewhere(host: str) -> bool:
     """Does listening on `host` let other machines in (anything but a loopback address)?"""
-    if host == "localhost":
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True
+    return not loopback_only(host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +81,11 @@ class TenantChoice:
 
 
 def choice_for(name: str, exposed: bool) -> TenantChoice:
+    """A tenant by its id (never its token): dev users by name, others by a short id."""
     if name in DEV_NAMES:
-        return TenantChoice(DEV_NAMES[name], DEV_NAMES[name], name)
-    key = hashlib.sha256(name.encode()).hexdigest()[:16]
-    shown = name if len(name) <= 28 else name[:27] + "…"
-    return TenantChoice(key, f"tenant {key[:8]}" if exposed else shown, name)
+        return TenantChoice(name, name, name)
+    key = name.removeprefix(ID_PREFIX)[:16]
+    return TenantChoice(key, f"tenant {key[:8]}" if exposed else name, name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from pytest_qstash.server import EmulatorServer
+from qstash_emulator.core.tenants import DEFAULT_TOKEN
 
 API_PAGE = Path(__file__).parents[3] / "docs" / "api.md"
 DEST = "http://127.0.0.1:9/x"
@@ -160,7 +161,8 @@ def test_unknown_ids_on_every_verb(strict_server: EmulatorServer, method: str) -
 
 def test_advancing_a_real_clock_is_refused() -> None:
     with EmulatorServer(clock="real") as server:
-        response = httpx.post(server.url + "/__emulator__/clock/advance", json={"seconds": 1})
+        response = httpx.post(server.url + "/__emulator__/clock/advance", json={"seconds": 1},
+                              headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"})
     assert response.status_code == 400
     assert "clock is real" in response.json()["error"]
 

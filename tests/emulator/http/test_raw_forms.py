@@ -152,8 +152,8 @@ def test_dlq_bulk_delete_and_retry_honour_count(
     control.advance(1)
     deleted = httpx.delete(f"{server.url}/v2/dlq", headers=_auth(token), params={"count": 1})
     assert deleted.json()["deleted"] == 1 and deleted.json()["cursor"]
-    retried = httpx.post(f"{server.url}/v2/dlq/retry", headers=_auth(token),
-                         params={"count": 2})
+    retried = httpx.post(f"{server.url}/v2/dlq/retry",  # delayed: not back in the DLQ yet
+                         headers=_auth(token) | {"Upstash-Delay": "1h"}, params={"count": 2})
     assert len(retried.json()["responses"]) == 2 and retried.json()["cursor"]
     assert len(client.dlq.list().messages) == 1
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from ..errors import BadRequest
 from ..messages.signing import SignatureClaims, body_hash
 from ..ports import HarnessStore, IdSource
+from . import bounds
 from .model import PASS, Duplicate, FaultRule, MatchType, SignatureFault
 from .view import HarnessView
 
@@ -188,12 +189,12 @@ def parse_rule(body: object, tenant: str | None, rule_id: str) -> FaultRule:
         match=match,
         match_type=_match_type(body.get("match_type"), match),
         statuses=_statuses(body.get("statuses")),
-        latency_ms=_int(body, "latency_ms", 0) or 0,
+        latency_ms=_int(body, "latency_ms", bounds.LATENCY_MS) or 0,
         timeout=_flag(body, "timeout"),
         connection_error=_flag(body, "connection_error"),
         probability=_probability(body.get("probability")),
-        seed=_int(body, "seed", None),
-        duplicate_after_s=_seconds(body, "duplicate_after_s"),
+        seed=_int(body, "seed", bounds.SEED),
+        duplicate_after_s=_seconds(body, "duplicate_after_s", bounds.DUPLICATE_AFTER_S),
         signature=_signature(body.get("signature")),
     )
     if not (rule.fails or rule.latency_ms or rule.signature or rule.duplicate_after_s is not None):
@@ -226,22 +227,14 @@ def _status_entry(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
 
 
-def _int(body: Mapping[str, object], name: str, default: int | None) -> int | None:
+def _int(body: Mapping[str, object], name: str, allowed: bounds.Range) -> int | None:
     value = body.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or (name != "seed" and value < 0):
-        raise BadRequest(f"{name} must be a non-negative integer")
-    return value
+    return None if value is None else bounds.integer(value, name, allowed)
 
 
-def _seconds(body: Mapping[str, object], name: str) -> float | None:
+def _seconds(body: Mapping[str, object], name: str, allowed: bounds.Range) -> float | None:
     value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise BadRequest(f"{name} must be a non-negative number of seconds")
-    return float(value)
+    return None if value is None else bounds.number(value, name, allowed)
 
 
 def _flag(body: Mapping[str, object], name: str) -> bool:
@@ -252,11 +245,7 @@ def _flag(body: Mapping[str, object], name: str) -> bool:
 
 
 def _probability(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise BadRequest("probability must be a number from 0 to 1")
-    return float(value)
+    return None if value is None else bounds.number(value, "probability", bounds.PROBABILITY)
 
 
 def _signature(value: object) -> SignatureFault | None:

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from ..errors import BadRequest
 from ..ports import HarnessStore, IdSource
+from . import bounds
 from .model import API_PREFIX, Outage, OutageMode
 from .view import HarnessView
 
@@ -39,18 +40,12 @@ def _status(value: object) -> int:
 
 
 def _seconds(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise BadRequest("seconds must be a positive number")
-    return float(value)
+    return bounds.number(value, "seconds", bounds.OUTAGE_SECONDS)
 
 
 def _count(body: Mapping[str, object]) -> int | None:
     value = body.get("count")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BadRequest("count must be a positive integer")
-    return value
+    return None if value is None else bounds.integer(value, "count", bounds.OUTAGE_COUNT)
 
 
 def _paths(value: object) -> tuple[str, ...]:

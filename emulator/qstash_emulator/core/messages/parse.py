@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .. import protocol as p
-from ..durations import InvalidDuration, parse_duration_s
+from ..durations import MAX_TIME_MS, InvalidDuration, parse_duration_s
 from ..errors import BadRequest
 from ..headers import canonical, parse_bool
 from ..model import CallbackSpec, FlowControl, Message, Redaction
@@ -122,9 +122,14 @@ def _delay_ms(h: Mapping[str, str], now_ms: int) -> int:
     if not_before is not None:
         if not not_before.strip().isdigit():
             raise ValueError(f"invalid {p.NOT_BEFORE} header: {not_before!r}")
-        return max(0, int(not_before) * 1000 - now_ms)
-    delay = h.get(p.DELAY)
-    return _duration(delay, p.DELAY) * 1000 if delay is not None else 0
+        delay_ms, field = max(0, int(not_before) * 1000 - now_ms), p.NOT_BEFORE
+    else:
+        delay = h.get(p.DELAY)
+        delay_ms, field = (_duration(delay, p.DELAY) * 1000 if delay is not None else 0), p.DELAY
+    if now_ms + delay_ms > MAX_TIME_MS:
+        raise ValueError(f"invalid {field} header: the message would be due after "
+                         "2200-01-01T00:00:00Z")
+    return delay_ms
 
 
 def _duration(value: str, field: str) -> int:
@@ -180,6 +185,10 @@ def _forwarded(h: Mapping[str, str]) -> dict[str, str]:
 
 def _forward(forwarded: dict[str, str], name: str, value: str) -> None:
     """Add one header of a `*-Forward-*` form, unless it names the sender's own connection."""
+    size = len(name.encode()) + len(value.encode())
+    if size > p.MAX_FORWARDED_HEADER_BYTES:
+        raise ValueError(p.FORWARDED_HEADER_TOO_LARGE.format(
+            name=canonical(name)[:64], size=size, limit=p.MAX_FORWARDED_HEADER_BYTES))
     if name.lower() not in p.TRANSPORT_HEADERS:
         forwarded[canonical(name)] = value
 

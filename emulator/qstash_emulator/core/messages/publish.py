@@ -197,6 +197,8 @@ def parse_batch(raw: bytes) -> list[PublishRequest]:
         raise BadRequest(f"invalid batch body: {exc}") from exc
     if not isinstance(items, list):
         raise BadRequest("invalid batch body: want a JSON array of messages")
+    if len(items) > p.MAX_BATCH_MESSAGES:
+        raise BadRequest(p.BATCH_TOO_LARGE.format(count=len(items), limit=p.MAX_BATCH_MESSAGES))
     return [_batch_item(index, item) for index, item in enumerate(items)]
 
 
