@@ -93,6 +93,9 @@ def _add_delivery_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--localhost-alias", dest="localhost_alias", metavar="HOST",
                         help="deliver localhost/127.0.0.1 destinations to HOST (containers)")
+    parser.add_argument("--destination-concurrency", type=int, metavar="N",
+                        dest="destination_concurrency",
+                        help="attempts in flight per destination host and port (default 64)")
 
 
 def _pair(raw: str) -> tuple[str, ...]:

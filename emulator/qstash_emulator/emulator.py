@@ -68,7 +68,9 @@ class Emulator:
         self.dispatcher = FaultInjector(inner, faults, self.clock)
         self.scheduler = Scheduler(
             self.service.attempts, self.dispatcher, self.store, self.clock,
-            concurrency=self.settings.concurrency, tickers=self.service.tickers,
+            concurrency=self.settings.concurrency,
+            destination_concurrency=self.settings.destination_concurrency,
+            tickers=self.service.tickers,
         )
         ctx.wake = self.scheduler.notify
         self.scheduler.tickers.append(DuplicateTicker(

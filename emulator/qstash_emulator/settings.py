@@ -10,8 +10,8 @@ ENV_PREFIX = "QSTASH_EMULATOR_"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 REGIONS = ("EU-CENTRAL-1", "US-EAST-1")
 URL_SCHEMES = ("http://", "https://")
-INTEGERS = frozenset({"port", "max_body_bytes", "concurrency", "seed", "daily_quota",
-                      "monthly_quota", "burst_rate"})
+INTEGERS = frozenset({"port", "max_body_bytes", "concurrency", "destination_concurrency",
+                      "seed", "daily_quota", "monthly_quota", "burst_rate"})
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Settings:
     store_prefix: str = "qstash-emulator"
     max_body_bytes: int = 10 * 1024 * 1024
     concurrency: int = 256
+    destination_concurrency: int = 64
     seed: int | None = None
     plan: str = "payg"
     daily_quota: int | None = None
@@ -66,6 +67,8 @@ class Settings:
         self._check_delivery()
 
     def _check_delivery(self) -> None:
+        if self.concurrency < 1 or self.destination_concurrency < 1:
+            raise ValueError("concurrency and destination concurrency must be at least 1")
         if self.region not in REGIONS:
             raise ValueError(f"unknown region {self.region!r}; known regions: "
                              f"{', '.join(REGIONS)}")
