@@ -80,6 +80,11 @@ def _add_store_flags(parser: argparse.ArgumentParser) -> None:
         "--store-prefix", metavar="PREFIX", dest="store_prefix",
         help="namespace of every Redis key (default qstash-emulator)",
     )
+    parser.add_argument(
+        "--history-mb", type=int, metavar="MB", dest="history_mb",
+        help="memory store: logs, delivery records and finished messages of every tenant "
+        "together stay within MB (oldest first out; default 256)",
+    )
 
 
 def _add_delivery_flags(parser: argparse.ArgumentParser) -> None:

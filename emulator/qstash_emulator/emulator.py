@@ -180,7 +180,7 @@ def _store_for(settings: Settings) -> Store:
     if settings.store == "memory":
         from .storage.memory import MemoryStore
 
-        return MemoryStore()
+        return MemoryStore(max_history_bytes=settings.history_mb * 1024 * 1024)
     from .storage.redis import RedisStore
 
     return RedisStore.from_url(settings.store, prefix=settings.store_prefix)

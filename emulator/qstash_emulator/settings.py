@@ -11,7 +11,7 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 REGIONS = ("EU-CENTRAL-1", "US-EAST-1")
 URL_SCHEMES = ("http://", "https://")
 INTEGERS = frozenset({"port", "max_body_bytes", "concurrency", "destination_concurrency",
-                      "seed", "daily_quota", "monthly_quota", "burst_rate"})
+                      "history_mb", "seed", "daily_quota", "monthly_quota", "burst_rate"})
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     concurrency: int = 256
     destination_concurrency: int = 64
+    history_mb: int = 256
     seed: int | None = None
     plan: str = "payg"
     daily_quota: int | None = None
@@ -62,6 +63,8 @@ class Settings:
             raise ValueError(
                 f"unsupported store {self.store!r}: want 'memory' or redis://host:port/db"
             )
+        if self.history_mb < 1:
+            raise ValueError("history_mb must be at least 1")
         if not self.store_prefix:
             raise ValueError("the store prefix must not be empty")
         self._check_delivery()
