@@ -81,6 +81,11 @@ def _add_store_flags(parser: argparse.ArgumentParser) -> None:
         help="namespace of every Redis key (default qstash-emulator)",
     )
     parser.add_argument(
+        "--store-timeout-ms", type=int, metavar="MS", dest="store_timeout_ms",
+        help="Redis not answering for MS counts as unavailable: requests needing it get 503 "
+        "(default 75)",
+    )
+    parser.add_argument(
         "--history-mb", type=int, metavar="MB", dest="history_mb",
         help="memory store: logs, delivery records and finished messages of every tenant "
         "together stay within MB (oldest first out; default 256)",

@@ -183,4 +183,5 @@ def _store_for(settings: Settings) -> Store:
         return MemoryStore(max_history_bytes=settings.history_mb * 1024 * 1024)
     from .storage.redis import RedisStore
 
-    return RedisStore.from_url(settings.store, prefix=settings.store_prefix)
+    return RedisStore.from_url(settings.store, prefix=settings.store_prefix,
+                               timeout_s=settings.store_timeout_ms / 1000)

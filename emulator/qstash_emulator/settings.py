@@ -11,7 +11,8 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 REGIONS = ("EU-CENTRAL-1", "US-EAST-1")
 URL_SCHEMES = ("http://", "https://")
 INTEGERS = frozenset({"port", "max_body_bytes", "concurrency", "destination_concurrency",
-                      "history_mb", "seed", "daily_quota", "monthly_quota", "burst_rate"})
+                      "history_mb", "store_timeout_ms", "seed", "daily_quota",
+                      "monthly_quota", "burst_rate"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Settings:
     any_token: bool = False
     store: str = "memory"
     store_prefix: str = "qstash-emulator"
+    store_timeout_ms: int = 75
     max_body_bytes: int = 10 * 1024 * 1024
     concurrency: int = 256
     destination_concurrency: int = 64
@@ -65,6 +67,8 @@ class Settings:
             )
         if self.history_mb < 1:
             raise ValueError("history_mb must be at least 1")
+        if self.store_timeout_ms < 10:
+            raise ValueError("store_timeout_ms must be at least 10")
         if not self.store_prefix:
             raise ValueError("the store prefix must not be empty")
         self._check_delivery()

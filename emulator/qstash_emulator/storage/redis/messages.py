@@ -10,9 +10,11 @@ from redis.commands.core import Script
 
 from ...core.model import Message, State
 from . import lua
+from .availability import RedisUnavailable
 from .base import RedisBase, tenant_segment, text
 from .codec import decode, encode
 from .lease import Lease
+from .writes import LATE
 
 PENDING = (State.CREATED, State.RETRY)
 
@@ -71,7 +73,8 @@ class RedisMessages:
     def pop_due(self, now_ms: int, limit: int) -> list[Message]:
         key = self._base.key
         keys = [key("due"), key("claims"), key("instances")]
-        args = [now_ms, limit, self._lease.instance, self._base.prefix]
+        args = [now_ms, limit, self._lease.instance, self._base.prefix,
+                self._base.writes.deadline_us()]
         [raw] = self._base.writes.send_with(lambda pipe: pipe.eval(lua.POP_DUE, 3, *keys, *args))
         return [self._pending(decode(Message, item)) for item in raw]
 
@@ -97,8 +100,11 @@ class RedisMessages:
     ) -> str | None:
         held = self._claim_dedup(
             keys=[self._base.tkey(tenant, f"dedup:{key}")],
-            args=[message_id, now_ms, now_ms + window_ms, max(window_ms, 1) * 6],
+            args=[message_id, now_ms, now_ms + window_ms, max(window_ms, 1) * 6,
+                  self._base.writes.deadline_us()],
         )
+        if held == -1:
+            raise RedisUnavailable(LATE)
         return text(held) if held else None
 
     # newest-first reads (the dashboard)

@@ -1,10 +1,15 @@
 """Writes the Redis store holds back and sends together: many publishes, one round trip.
 
 Storing a message, appending a log event and counting quota usage are queued here. Outside
-`RedisStore.deferred()` the queue is sent at once; inside, it goes to Redis in one MULTI/EXEC
-when `commit()` is awaited (one send serves every caller waiting at that moment), or earlier:
-before any other command this process sends (see `WritesFirst`), so Redis always sees this
-process's writes in the order they were made, and reads see them.
+`RedisStore.deferred()` the queue is sent at once; inside, it goes to Redis as one Lua script
+(all of it or nothing) when `commit()` is awaited (one send serves every caller waiting at that
+moment), or earlier: before any other command this process sends (see `WritesFirst`), so Redis
+always sees this process's writes in the order they were made, and reads see them.
+
+A deferred block that raises takes back the writes it queued that were not sent yet, and a
+send that fails is not made again: an operation answered with an error leaves nothing behind
+to be stored later. The script carries a deadline (see `Availability`): Redis that reads it
+late, after the sender gave up, applies none of it.
 """
 
 from __future__ import annotations
@@ -12,12 +17,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
+
 from . import lua
+from .availability import COMMIT_TIMEOUT_S, Availability, RedisUnavailable
+
+LATE = "Redis ran the writes after their deadline, so none of them was stored"
+MARKER_TTL_MS = 10_000
+"""How long a commit's marker (applied or declined) lives: well past any commit's deadline."""
+SETTLE_POLL_S = 0.02
+
+
+class UnsureCommit(RedisUnavailable):
+    """A commit sent whose answer never came: `settle` finds out whether it was applied."""
+
+    def __init__(self, reason: str, marker: str, give_up_at: float) -> None:
+        super().__init__(reason, sent=True)
+        self.marker = marker
+        self.give_up_at = give_up_at
+
+
+@dataclass(frozen=True)
+class Mark:
+    """How much of each part of the queue there was at one moment."""
+
+    messages: int
+    appends: dict[str, int]
+    charges: dict[str, list[int]]
+    quota_tenants: set[str]
+    increments: dict[tuple[str, str], int]
 
 
 @dataclass
@@ -37,14 +72,47 @@ class PendingWrites:
     def __bool__(self) -> bool:
         return bool(self.messages or self.appends or self.charges or self.increments)
 
+    def mark(self) -> Mark:
+        """Where the queue stands now, to go back to with `restore` (lists by their length)."""
+        return Mark(len(self.messages), {k: len(v) for k, v in self.appends.items()},
+                    {k: list(v) for k, v in self.charges.items()}, set(self.quota_tenants),
+                    dict(self.increments))
+
+    def restore(self, mark: Mark) -> None:
+        del self.messages[mark.messages:]
+        for key in list(self.appends):
+            if key in mark.appends:
+                del self.appends[key][mark.appends[key]:]
+            else:
+                del self.appends[key], self.limits[key]
+        self.charges, self.quota_tenants = mark.charges, mark.quota_tenants
+        self.increments = mark.increments
+
+    def commit_args(self, deadline_us: int, marker: str, prefix: str, max_finished: int
+                    ) -> list[object]:
+        """The COMMIT script's arguments."""
+        args: list[object] = [deadline_us, marker, MARKER_TTL_MS, prefix, max_finished,
+                              len(self.messages), *self.messages, len(self.appends)]
+        for key, values in self.appends.items():
+            args += [key, self.limits[key], len(values), *values]
+        args.append(len(self.charges))
+        for key, (count, ttl_s) in self.charges.items():
+            args += [key, count, ttl_s]
+        args.append(len(self.increments))
+        for (key, name), count in self.increments.items():
+            args += [key, name, count]
+        return [*args, len(self.quota_tenants), *sorted(self.quota_tenants)]
+
 
 class WriteBehind:
     """The queue of deferred writes and the one place that sends them."""
 
-    def __init__(self, client: Any, prefix: str, max_finished: int) -> None:
+    def __init__(self, client: Any, prefix: str, max_finished: int,
+                 availability: Availability | None = None) -> None:
         self._client = client
         self._prefix = prefix
         self._max_finished = max_finished
+        self.availability = availability
         self._depth = 0
         self._pending = PendingWrites()
         self._waiter: asyncio.Future[None] | None = None
@@ -57,11 +125,23 @@ class WriteBehind:
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
+        """Hold writes back; if the block raises, take back those it queued and not yet sent."""
+        pending, mark = self._pending, self._pending.mark()
         self._depth += 1
         try:
             yield
+        except BaseException:
+            if self._pending is pending:
+                pending.restore(mark)
+            else:  # sent meanwhile: what is queued now was queued by this block
+                self._pending = PendingWrites()
+            raise
         finally:
             self._depth -= 1
+
+    def deadline_us(self) -> int:
+        """Redis's time after which a script sent now must change nothing (0: no deadline)."""
+        return 0 if self.availability is None else self.availability.deadline_us()
 
     # queueing
     def put_message(self, tenant: str, message_id: str, raw: bytes, kind: str, due_ms: int
@@ -94,7 +174,23 @@ class WriteBehind:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._scheduled_flush)
-        await asyncio.shield(waiter)
+        try:
+            await asyncio.shield(waiter)
+        except UnsureCommit as unsure:
+            if not await self.settle(unsure):
+                raise RedisUnavailable(unsure.reason) from unsure
+
+    async def settle(self, unsure: UnsureCommit) -> bool:
+        """Whether an unsure commit was applied: asked as soon as Redis answers again (the
+        asking also declines it for good); False once its deadline has passed unanswered (then
+        Redis can no longer apply it)."""
+        while True:
+            try:
+                return bool(self._client.eval(lua.DECLINE, 1, unsure.marker, MARKER_TTL_MS))
+            except redis.ConnectionError:
+                if time.time() >= unsure.give_up_at:
+                    return False
+            await asyncio.sleep(SETTLE_POLL_S)
 
     def _scheduled_flush(self) -> None:
         self._flush_scheduled = False
@@ -113,33 +209,37 @@ class WriteBehind:
             pending, waiter = self._pending, self._waiter
             self._pending, self._waiter = PendingWrites(), None
             pipe = self._client.pipeline(transaction=True)
-            held = self._queue(pipe, pending)
+            marker = f"{self._prefix}:commit:{uuid.uuid4().hex}"
+            held = self._queue(pipe, pending, marker)
+            give_up_at = time.time() + self._commit_timeout_s()
             add_commands(pipe)
             try:
                 replies: list[Any] = pipe.execute()
+                if held and not replies[0]:
+                    raise RedisUnavailable(LATE)
+            except RedisUnavailable as exc:
+                error = UnsureCommit(exc.reason, marker, give_up_at) if held and exc.sent else exc
+                _settle(waiter, error)
+                raise error from exc
             except Exception as exc:
                 _settle(waiter, exc)
                 raise
             _settle(waiter, None)
             return replies[held:]
 
-    def _queue(self, pipe: Any, pending: PendingWrites) -> int:
-        """Put the pending writes on `pipe`; return how many commands that took."""
-        before = len(pipe)
-        if pending.messages:
-            key = f"{self._prefix}:"
-            pipe.eval(lua.PUT_MESSAGES, 3, key + "due", key + "claims", key + "order",
-                      self._prefix, self._max_finished, *pending.messages)
-        for name, values in pending.appends.items():
-            pipe.eval(lua.APPEND_BOUNDED, 1, name, pending.limits[name], *values)
-        for name, (count, ttl_s) in pending.charges.items():
-            pipe.hincrby(name, "used", count)
-            pipe.expire(name, ttl_s)
-        for (name, counter), count in pending.increments.items():
-            pipe.hincrby(name, counter, count)
-        if pending.quota_tenants:
-            pipe.sadd(f"{self._prefix}:quota-tenants", *pending.quota_tenants)
-        return len(pipe) - before
+    def _commit_timeout_s(self) -> float:
+        return COMMIT_TIMEOUT_S if self.availability is None else (
+            self.availability.commit_timeout_s)
+
+    def _queue(self, pipe: Any, pending: PendingWrites, marker: str) -> int:
+        """Put the pending writes on `pipe` (one script); return how many commands that took."""
+        if not pending:
+            return 0
+        deadline_us = 0 if self.availability is None else self.availability.deadline_us(
+            self.availability.commit_timeout_s)
+        args = pending.commit_args(deadline_us, marker, self._prefix, self._max_finished)
+        pipe.eval(lua.COMMIT, 0, *args)
+        return 1
 
 
 class WritesFirst:

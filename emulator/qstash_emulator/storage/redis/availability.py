@@ -1,0 +1,222 @@
+"""Redis that stops answering must not stop the emulator: a watchdog and a circuit breaker.
+
+The store's protocol is synchronous and runs on the event loop, so a command to a Redis that
+hangs (paused, overloaded, a dead network path) would hold every request of the process. Here:
+
+- a watchdog thread asks Redis for its `TIME` every few milliseconds on a connection of its own
+  (which also gives the offset between Redis's clock and ours);
+- when Redis has not answered for `timeout_s`, the watchdog marks it down and shuts the sockets
+  of commands that have waited longer than that, so the blocked command fails at once;
+- while Redis is down every command fails at once (`RedisUnavailable`, answered 503) without
+  touching a socket, until the watchdog's next answer;
+- scripts whose effect the sender must know (claiming due messages, a dedup id) carry a deadline
+  `timeout_s` after they were sent (`deadline_us`), past which Redis applies none of them: the
+  socket of a command is cut only after that, so a script Redis reads after a pause changes
+  nothing. A commit of held-back writes gets `commit_timeout_s` and is settled afterwards
+  (see `writes.WriteBehind`): applied, or declined for good.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from ...core import protocol as p
+from ...core.errors import StoreUnavailable
+
+DEFAULT_TIMEOUT_S = 0.075
+COMMIT_TIMEOUT_S = 1.5
+BACKSTOP_TIMEOUT_S = 2.0
+"""Socket timeout of every store command, should the watchdog itself be held up."""
+NETWORK_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+class RedisUnavailable(StoreUnavailable, redis.ConnectionError):
+    """Redis did not answer in time, or is known to be down. `sent`: the command may have
+    reached Redis (its socket failed after sending began)."""
+
+    def __init__(self, reason: str, *, sent: bool = False) -> None:
+        StoreUnavailable.__init__(self, f"{p.STORE_UNAVAILABLE} ({reason})")
+        self.reason = reason
+        self.sent = sent
+
+
+class Availability:
+    """Whether Redis answers, as the watchdog last saw it, and how far its clock is from ours."""
+
+    def __init__(
+        self, timeout_s: float = DEFAULT_TIMEOUT_S, commit_timeout_s: float = COMMIT_TIMEOUT_S
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.commit_timeout_s = commit_timeout_s
+        self.offset_s = 0.0
+        self.up = True
+        self.reason = ""
+        self.outages = 0
+
+    def check(self) -> None:
+        if not self.up:
+            raise RedisUnavailable(self.reason or "Redis is not answering")
+
+    def failed(self, exc: BaseException, *, sent: bool) -> RedisUnavailable:
+        """A command failed for lack of an answer: Redis counts as down until it answers."""
+        if isinstance(exc, RedisUnavailable):
+            exc.sent = exc.sent or sent
+            return exc
+        self.down(f"{type(exc).__name__}: {exc}")
+        return RedisUnavailable(self.reason, sent=sent)
+
+    def down(self, reason: str) -> None:
+        if self.up:
+            self.outages += 1
+        self.up = False
+        self.reason = reason
+
+    def deadline_us(self, seconds: float | None = None) -> int:
+        """Redis's time (microseconds) `seconds` (default `timeout_s`) from now."""
+        wait_s = self.timeout_s if seconds is None else seconds
+        return int((time.time() + self.offset_s + wait_s) * 1_000_000)
+
+
+class GuardedConnection:
+    """Mixed into redis-py's connection class: fails at once while Redis is down, and turns
+    network errors into `RedisUnavailable` (which marks it down)."""
+
+    availability: Availability
+    waiting_since: float | None = None
+
+    def connect(self) -> None:
+        self.availability.check()
+        try:
+            super().connect()  # type: ignore[misc]
+        except NETWORK_ERRORS as exc:
+            raise self.availability.failed(exc, sent=False) from exc
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        try:
+            super().send_packed_command(command, check_health)  # type: ignore[misc]
+        except NETWORK_ERRORS as exc:
+            raise self.availability.failed(exc, sent=True) from exc
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        self.waiting_since = time.monotonic()
+        try:
+            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+        except NETWORK_ERRORS as exc:
+            raise self.availability.failed(exc, sent=True) from exc
+        finally:
+            self.waiting_since = None
+
+    def cut(self) -> None:
+        """Shut the socket down from another thread: a blocked read returns at once."""
+        sock: socket.socket | None = getattr(self, "_sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class GuardedPool(redis.ConnectionPool):
+    """Hands out no connection while Redis is down."""
+
+    availability: Availability
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        self.availability.check()
+        return super().get_connection(*args, **kwargs)
+
+    def waiting_connections(self) -> list[GuardedConnection]:
+        in_use: set[Any] = self._get_in_use_connections()  # type: ignore[no-untyped-call]
+        return [c for c in in_use if isinstance(c, GuardedConnection)]
+
+
+def guarded_client(url: str, availability: Availability) -> redis.Redis:
+    """A client for `url` whose commands never wait on a Redis that does not answer."""
+    base: type = redis.ConnectionPool.from_url(url).connection_class
+    connection_class = type(
+        "Guarded" + base.__name__, (GuardedConnection, base), {"availability": availability}
+    )
+    pool = GuardedPool.from_url(
+        url,
+        connection_class=connection_class,
+        socket_timeout=BACKSTOP_TIMEOUT_S,
+        socket_connect_timeout=BACKSTOP_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 0),
+    )
+    pool.availability = availability
+    return redis.Redis(connection_pool=pool)
+
+
+class Watchdog:
+    """Asks Redis for its time from a daemon thread; marks it down and cuts the sockets of
+    overdue commands when it does not answer within `timeout_s`, up again when it does."""
+
+    def __init__(self, url: str, availability: Availability, pool: GuardedPool) -> None:
+        self.availability = availability
+        self._pool = pool
+        probe_s = availability.timeout_s / 3
+        self._interval_s = probe_s
+        self._probe = redis.Redis.from_url(
+            url,
+            socket_timeout=probe_s,
+            socket_connect_timeout=probe_s,
+            retry=Retry(NoBackoff(), 0),
+            single_connection_client=True,
+        )
+        self._silent_since: float | None = None
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="qstash-redis-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(2)
+        self._probe.close()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            answered = self.probe()
+            self._stopped.wait(self._interval_s if answered else self._interval_s / 3)
+
+    def probe(self) -> bool:
+        """One look at Redis; True when it answered."""
+        try:
+            before = time.time()
+            seconds, micros = self._probe.time()
+            after = time.time()
+        except Exception as exc:
+            self._silent(exc)
+            return False
+        self.availability.offset_s = seconds + micros / 1_000_000 - (before + after) / 2
+        self._silent_since = None
+        self.availability.up = True
+        return True
+
+    def _silent(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if self._silent_since is None:
+            self._silent_since = now - self.availability.timeout_s / 3
+        if isinstance(exc, redis.TimeoutError):
+            if now - self._silent_since < self.availability.timeout_s:
+                self._cut_overdue(now)
+                return
+            reason = f"Redis has not answered for {now - self._silent_since:.2f}s"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+        self.availability.down(reason)
+        self._cut_overdue(now)
+
+    def _cut_overdue(self, now: float) -> None:
+        for connection in self._pool.waiting_connections():
+            since = connection.waiting_since
+            if since is not None and now - since >= self.availability.timeout_s:
+                self.availability.down(f"Redis has not answered for {now - since:.2f}s")
+                connection.cut()
