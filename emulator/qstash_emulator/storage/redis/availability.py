@@ -153,9 +153,13 @@ def guarded_client(url: str, availability: Availability) -> redis.Redis:
     return redis.Redis(connection_pool=pool)
 
 
+CUT_CHECK_S = 0.005
+
+
 class Watchdog:
-    """Asks Redis for its time from a daemon thread; marks it down and cuts the sockets of
-    overdue commands when it does not answer within `timeout_s`, up again when it does."""
+    """Asks Redis for its time from a daemon thread; marks it down when it does not answer
+    within `timeout_s`, up again when it does. While a probe goes unanswered a second thread
+    cuts, every few milliseconds, the sockets of commands that have waited `timeout_s`."""
 
     def __init__(self, url: str, availability: Availability, pool: GuardedPool) -> None:
         self.availability = availability
@@ -170,16 +174,28 @@ class Watchdog:
             single_connection_client=True,
         )
         self._silent_since: float | None = None
+        self._silence = threading.Event()
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="qstash-redis-watchdog", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, name="qstash-redis-watchdog", daemon=True),
+            threading.Thread(target=self._cutter, name="qstash-redis-cutter", daemon=True),
+        ]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stopped.set()
-        self._thread.join(2)
+        self._silence.set()
+        for thread in self._threads:
+            thread.join(2)
         self._probe.close()
+
+    def _cutter(self) -> None:
+        while self._silence.wait() and not self._stopped.is_set():
+            self._cut_overdue(time.monotonic())
+            self._stopped.wait(CUT_CHECK_S)
 
     def _run(self) -> None:
         while not self._stopped.is_set():
@@ -188,6 +204,7 @@ class Watchdog:
 
     def probe(self) -> bool:
         """One look at Redis; True when it answered."""
+        self._silence.set()  # until the answer comes
         try:
             before = time.time()
             seconds, micros = self._probe.time()
@@ -195,6 +212,7 @@ class Watchdog:
         except Exception as exc:
             self._silent(exc)
             return False
+        self._silence.clear()
         self.availability.offset_s = seconds + micros / 1_000_000 - (before + after) / 2
         self._silent_since = None
         self.availability.up = True
@@ -206,13 +224,11 @@ class Watchdog:
             self._silent_since = now - self.availability.timeout_s / 3
         if isinstance(exc, redis.TimeoutError):
             if now - self._silent_since < self.availability.timeout_s:
-                self._cut_overdue(now)
                 return
             reason = f"Redis has not answered for {now - self._silent_since:.2f}s"
         else:
             reason = f"{type(exc).__name__}: {exc}"
         self.availability.down(reason)
-        self._cut_overdue(now)
 
     def _cut_overdue(self, now: float) -> None:
         for connection in self._pool.waiting_connections():

@@ -8,6 +8,7 @@ Key layout (`P` is the prefix, `T` a tenant with `%` and `:` escaped): every key
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -114,8 +115,9 @@ class RedisStore:
             return
         self.closed = True
         self.lease.stop()
-        try:
-            self.messages.release_claims()
+        try:  # unreachable now: the claims go back when the lease runs out
+            with contextlib.suppress(redis.ConnectionError):
+                self.messages.release_claims()
         finally:
             if self._watchdog is not None:
                 self._watchdog.stop()
