@@ -108,9 +108,10 @@ class Scheduler:
         try:
             with self._store.deferred():
                 requests = self._attempts.begin(messages, reread=reread)
-        except Exception:
+        except Exception:  # taken from the store but not begun: due again once it answers
             for message in messages:
                 self.slots.give(message.url)
+                self._unreleased.append((message.tenant, message.message_id))
             raise
         begun = {(r.tenant, r.message_id) for r in requests}
         for message in messages:

@@ -19,6 +19,7 @@ hangs (paused, overloaded, a dead network path) would hold every request of the 
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import threading
 import time
@@ -115,11 +116,19 @@ class GuardedConnection:
             self.waiting_since = None
 
     def cut(self) -> None:
-        """Shut the socket down from another thread: a blocked read returns at once."""
+        """Shut the socket down from another thread: a blocked read returns at once. Not when
+        the answer has arrived meanwhile (the reader is only late to take it)."""
         sock: socket.socket | None = getattr(self, "_sock", None)
-        if sock is not None:
+        if sock is not None and not _readable(sock):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+def _readable(sock: socket.socket) -> bool:
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
 
 
 class GuardedPool(redis.ConnectionPool):

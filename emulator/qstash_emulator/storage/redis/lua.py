@@ -117,11 +117,14 @@ redis.call('SET', KEYS[1], 'declined', 'PX', ARGV[1])
 return 0
 """
 
-# Nothing (an empty list) when Redis runs it after its deadline.
-# KEYS: due, claims, instances
-# ARGV: now ms, limit, this instance, key prefix, deadline us (0: none)
+# Nothing (an empty list) when Redis runs it after its deadline or after its sender declined it
+# (see DECLINE_POP); applied, it lists the members it claimed under its marker for a while.
+# KEYS: due, claims, instances, marker
+# ARGV: now ms, limit, this instance, key prefix, deadline us (0: none), marker ttl ms
 POP_DUE = _LATE + """
-if late(ARGV[5]) then return {} end
+if late(ARGV[5]) or redis.call('EXISTS', KEYS[4]) == 1 then return {} end
+redis.call('RPUSH', KEYS[4], '')
+redis.call('PEXPIRE', KEYS[4], ARGV[6])
 local me, prefix = ARGV[3], ARGV[4]
 for _, inst in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   if inst ~= me and redis.call('EXISTS', prefix .. ':lease:' .. inst) == 0 then
@@ -144,10 +147,25 @@ for _, member in ipairs(members) do
   local body = redis.call('HGET', active, string.sub(member, sep + 1))
   if body then
     redis.call('HSET', KEYS[2], member, me)
+    redis.call('RPUSH', KEYS[4], member)
     out[#out + 1] = body
   end
 end
 return out
+"""
+
+# A claim of due messages whose answer never came: the members it claimed (the first item is
+# empty) if it was applied, else false, and then it never will be.
+# KEYS: its marker.  ARGV: marker ttl ms
+DECLINE_POP = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local members = redis.call('LRANGE', KEYS[1], 0, -1)
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[1], 'settled', 'PX', ARGV[1])
+  return members
+end
+redis.call('SET', KEYS[1], 'declined', 'PX', ARGV[1])
+return false
 """
 
 # Give this instance's claims back to the due index (due now); used on a clean shutdown.
