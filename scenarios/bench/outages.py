@@ -40,6 +40,7 @@ class Traffic:
     refused: int = 0
     refusal_s: list[float] = field(default_factory=list)
     health_ms: list[float] = field(default_factory=list)
+    health_before_ms: list[float] = field(default_factory=list)
     running: bool = True
 
 
@@ -107,7 +108,9 @@ async def health_poller(base: str, traffic: Traffic, window: list[float]) -> Non
             async with session.get(f"{base}/__emulator__/health") as answer:
                 await answer.read()
             took = time.monotonic() - started
-            if window and window[0] <= started and (len(window) == 1 or started <= window[1]):
+            if not window:
+                traffic.health_before_ms.append(took * 1000)
+            elif window[0] <= started and (len(window) == 1 or started <= window[1]):
                 traffic.health_ms.append(took * 1000)
             await asyncio.sleep(HEALTH_EVERY_S)
 
@@ -202,6 +205,8 @@ async def _run(
         "stored_despite_error": len(seen.keys() - traffic.acknowledged),
         "error_answer_p99_ms": percentile([s * 1000 for s in traffic.refusal_s], 0.99),
         "error_answer_max_ms": percentile([s * 1000 for s in traffic.refusal_s], 1.0),
+        "health_before_p99_ms": percentile(traffic.health_before_ms, 0.99),
+        "health_before_max_ms": percentile(traffic.health_before_ms, 1.0),
         "health_during_p99_ms": percentile(traffic.health_ms, 0.99),
         "health_during_max_ms": percentile(traffic.health_ms, 1.0),
         "health_checks_during": len(traffic.health_ms),
