@@ -42,7 +42,7 @@ class FailingRedis(redis.Redis):
                 real_execute(raise_on_error)
             else:
                 self.held_back = [(args, options) for args, options in pipe.command_stack]
-            raise RedisUnavailable("injected: the answer never came", sent=True)
+            raise RedisUnavailable("injected: no answer", sent=mode != "unsent")
 
         pipe.execute = execute
         return pipe
@@ -101,3 +101,29 @@ def test_writes_queued_by_an_operation_that_raised_are_never_sent(
 
 def _event(message_id: str) -> LogEvent:
     return LogEvent(1, 1, State.CREATED, message(message_id))
+
+
+@pytest.mark.parametrize("failure", ["raised", "unsent", "late"])
+def test_a_dedup_id_claimed_by_a_publish_that_failed_is_given_up(
+    failure: str, redis_server_url: str, prefix: str
+) -> None:
+    store, client = failing_store(redis_server_url, prefix)
+    claim = store.messages.claim_dedup
+    with pytest.raises((RuntimeError, RedisUnavailable)):
+        with store.deferred():
+            assert claim(A, "order-7", "m1", now_ms=0, window_ms=60_000) is None
+            store.messages.put_message(message("m1"))
+            if failure == "raised":
+                raise RuntimeError("the publish failed after claiming")
+        client.mode = failure
+        asyncio.run(store.commit())
+    asyncio.run(_commit_something(store))  # the next commit gives the claim up first
+    assert claim(A, "order-7", "m2", now_ms=1, window_ms=60_000) is None, "the retry is new"
+    assert claim(A, "order-7", "m3", now_ms=2, window_ms=60_000) == "m2"
+    store.close()
+
+
+async def _commit_something(store: RedisStore) -> None:
+    with store.deferred():
+        store.messages.put_message(message("other"))
+    await store.commit()

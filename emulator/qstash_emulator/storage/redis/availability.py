@@ -5,7 +5,9 @@ hangs (paused, overloaded, a dead network path) would hold every request of the 
 
 - a watchdog thread asks Redis for its `TIME` every few milliseconds on a connection of its own
   (which also gives the offset between Redis's clock and ours);
-- when Redis has not answered for `timeout_s`, the watchdog marks it down and shuts the sockets
+- when Redis has not answered for `timeout_s` (longer on a machine where its answers have been
+  slow lately: three times the slowest of the last few seconds, at most `MAX_TIMEOUT_S`), the
+  watchdog marks it down and shuts the sockets
   of commands that have waited longer than that, so the blocked command fails at once;
 - while Redis is down every command fails at once (`RedisUnavailable`, answered 503) without
   touching a socket, until the watchdog's next answer;
@@ -23,6 +25,7 @@ import select
 import socket
 import threading
 import time
+from collections import deque
 from typing import Any
 
 import redis
@@ -34,6 +37,9 @@ from ...core.errors import StoreUnavailable
 
 DEFAULT_TIMEOUT_S = 0.075
 COMMIT_TIMEOUT_S = 1.5
+MAX_TIMEOUT_S = 1.0
+SLOW_WINDOW_S = 5.0
+"""How far back slow answers of Redis lengthen the timeout."""
 BACKSTOP_TIMEOUT_S = 2.0
 """Socket timeout of every store command, should the watchdog itself be held up."""
 NETWORK_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
@@ -55,7 +61,9 @@ class Availability:
     def __init__(
         self, timeout_s: float = DEFAULT_TIMEOUT_S, commit_timeout_s: float = COMMIT_TIMEOUT_S
     ) -> None:
+        self.configured_s = timeout_s
         self.timeout_s = timeout_s
+        """The timeout in force: `configured_s`, or longer after slow answers."""
         self.commit_timeout_s = commit_timeout_s
         self.offset_s = 0.0
         self.up = True
@@ -166,23 +174,24 @@ CUT_CHECK_S = 0.005
 
 
 class Watchdog:
-    """Asks Redis for its time from a daemon thread; marks it down when it does not answer
-    within `timeout_s`, up again when it does. While a probe goes unanswered a second thread
-    cuts, every few milliseconds, the sockets of commands that have waited `timeout_s`."""
+    """Asks Redis for its time from a daemon thread, one question at a time. While a question
+    goes unanswered a second thread looks every few milliseconds: once it has waited
+    `timeout_s`, Redis is marked down and the sockets of commands that have waited that long
+    are cut. The answer marks it up again (and tells how slow Redis is lately)."""
 
     def __init__(self, url: str, availability: Availability, pool: GuardedPool) -> None:
         self.availability = availability
         self._pool = pool
-        probe_s = availability.timeout_s / 3
-        self._interval_s = probe_s
+        self._interval_s = availability.configured_s / 3
         self._probe = redis.Redis.from_url(
             url,
-            socket_timeout=probe_s,
-            socket_connect_timeout=probe_s,
+            socket_timeout=2 * MAX_TIMEOUT_S,
+            socket_connect_timeout=2 * MAX_TIMEOUT_S,
             retry=Retry(NoBackoff(), 0),
             single_connection_client=True,
         )
-        self._silent_since: float | None = None
+        self._asked_at: float | None = None
+        self._round_trips: deque[tuple[float, float]] = deque()
         self._silence = threading.Event()
         self._stopped = threading.Event()
         self._threads = [
@@ -203,45 +212,53 @@ class Watchdog:
 
     def _cutter(self) -> None:
         while self._silence.wait() and not self._stopped.is_set():
-            self._cut_overdue(time.monotonic())
+            asked_at, now = self._asked_at, time.monotonic()
+            if asked_at is not None and now - asked_at >= self.availability.timeout_s:
+                self.availability.down(f"Redis has not answered for {now - asked_at:.2f}s")
+                self._cut_overdue(now)
             self._stopped.wait(CUT_CHECK_S)
 
     def _run(self) -> None:
         while not self._stopped.is_set():
             answered = self.probe()
-            self._stopped.wait(self._interval_s if answered else self._interval_s / 3)
+            self._stopped.wait(self._interval_s if answered else CUT_CHECK_S * 2)
 
     def probe(self) -> bool:
-        """One look at Redis; True when it answered."""
-        self._silence.set()  # until the answer comes
+        """One question to Redis; True when it answered."""
+        was_up = self.availability.up
+        self._asked_at = time.monotonic()
+        self._silence.set()
         try:
             before = time.time()
             seconds, micros = self._probe.time()
             after = time.time()
+        except redis.TimeoutError:
+            return False  # the cutter has marked it down meanwhile
         except Exception as exc:
-            self._silent(exc)
+            self.availability.down(f"{type(exc).__name__}: {exc}")
             return False
-        self._silence.clear()
+        finally:
+            self._silence.clear()
+            self._asked_at = None
+        if was_up and self.availability.up:  # a pause would lengthen the timeout for nothing
+            self._lengthen(after - before)
         self.availability.offset_s = seconds + micros / 1_000_000 - (before + after) / 2
-        self._silent_since = None
         self.availability.up = True
         return True
 
-    def _silent(self, exc: Exception) -> None:
+    def _lengthen(self, round_trip_s: float) -> None:
+        """The timeout after this answer: three times the slowest recent one, within bounds."""
         now = time.monotonic()
-        if self._silent_since is None:
-            self._silent_since = now - self.availability.timeout_s / 3
-        if isinstance(exc, redis.TimeoutError):
-            if now - self._silent_since < self.availability.timeout_s:
-                return
-            reason = f"Redis has not answered for {now - self._silent_since:.2f}s"
-        else:
-            reason = f"{type(exc).__name__}: {exc}"
-        self.availability.down(reason)
+        trips = self._round_trips
+        trips.append((now, round_trip_s))
+        while trips[0][0] < now - SLOW_WINDOW_S:
+            trips.popleft()
+        slowest = max(trip for _, trip in trips)
+        availability = self.availability
+        availability.timeout_s = min(MAX_TIMEOUT_S, max(availability.configured_s, 3 * slowest))
 
     def _cut_overdue(self, now: float) -> None:
         for connection in self._pool.waiting_connections():
             since = connection.waiting_since
             if since is not None and now - since >= self.availability.timeout_s:
-                self.availability.down(f"Redis has not answered for {now - since:.2f}s")
                 connection.cut()

@@ -63,20 +63,28 @@ end
 
 # Every held-back write in one step, or none of them when Redis runs it after its deadline or
 # after the sender declined it (see DECLINE); returns 1 when applied, else 0. Applied, it leaves
-# its marker (ARGV[2]) for a while. ARGV, in sections each led by its count:
+# its marker (ARGV[2]) for a while. Dedup ids claimed by publishes that failed are given up
+# first, in any case. ARGV, in sections each led by its count:
 #   deadline us, marker key, marker ttl ms, key prefix, max finished,
+#   release count, per release: dedup key, message id,
 #   message argument count, then the messages (see _PUT_MESSAGE),
 #   list count, per list: key, length limit, value count, values,
 #   charge count, per charge: usage key, count, ttl s,
 #   increment count, per increment: hash key, field, count,
 #   quota tenant count, the tenants
 COMMIT = _PUT_MESSAGE + _LATE + """
+local i = 7
+for _ = 1, tonumber(ARGV[6]) do
+  local held, mine = redis.call('GET', ARGV[i]), '|' .. ARGV[i + 1]
+  if held and string.sub(held, -#mine) == mine then redis.call('DEL', ARGV[i]) end
+  i = i + 2
+end
 if late(ARGV[1]) or redis.call('EXISTS', ARGV[2]) == 1 then return 0 end
 redis.call('SET', ARGV[2], 'applied', 'PX', ARGV[3])
 local prefix, max_finished = ARGV[4], tonumber(ARGV[5])
 local due, claims, order = prefix .. ':due', prefix .. ':claims', prefix .. ':order'
-local i = 7
-for _ = 1, tonumber(ARGV[6]) / 5 do
+local message_args = tonumber(ARGV[i]); i = i + 1
+for _ = 1, message_args / 5 do
   put_message(prefix, max_finished, due, claims, order, ARGV[i], ARGV[i + 1], ARGV[i + 2],
               ARGV[i + 3], ARGV[i + 4])
   i = i + 5

@@ -15,7 +15,8 @@ from .availability import RedisUnavailable
 from .base import RedisBase, tenant_of_segment, tenant_segment, text
 from .codec import decode, encode
 from .lease import Lease
-from .writes import LATE, MARKER_TTL_MS
+from .pending import MARKER_TTL_MS
+from .writes import LATE
 
 PENDING = (State.CREATED, State.RETRY)
 
@@ -133,14 +134,18 @@ class RedisMessages:
     def claim_dedup(
         self, tenant: str, key: str, message_id: str, now_ms: int, window_ms: int
     ) -> str | None:
+        name = self._base.tkey(tenant, f"dedup:{key}")
         held = self._claim_dedup(
-            keys=[self._base.tkey(tenant, f"dedup:{key}")],
+            keys=[name],
             args=[message_id, now_ms, now_ms + window_ms, max(window_ms, 1) * 6,
                   self._base.writes.deadline_us()],
         )
         if held == -1:
             raise RedisUnavailable(LATE)
-        return text(held) if held else None
+        if held:
+            return text(held)
+        self._base.writes.claimed_dedup(name, message_id)
+        return None
 
     # newest-first reads (the dashboard)
     def unfinished_count(self, tenant: str) -> int:

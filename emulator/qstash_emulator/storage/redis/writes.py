@@ -21,87 +21,27 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
 from . import lua
 from .availability import COMMIT_TIMEOUT_S, Availability, RedisUnavailable
+from .pending import MARKER_TTL_MS, PendingWrites
 
 LATE = "Redis ran the writes after their deadline, so none of them was stored"
-MARKER_TTL_MS = 10_000
-"""How long a commit's marker (applied or declined) lives: well past any commit's deadline."""
 SETTLE_POLL_S = 0.02
 
 
 class UnsureCommit(RedisUnavailable):
     """A commit sent whose answer never came: `settle` finds out whether it was applied."""
 
-    def __init__(self, reason: str, marker: str, give_up_at: float) -> None:
+    def __init__(self, reason: str, marker: str, give_up_at: float,
+                 claims: list[tuple[str, str]]) -> None:
         super().__init__(reason, sent=True)
         self.marker = marker
         self.give_up_at = give_up_at
-
-
-@dataclass(frozen=True)
-class Mark:
-    """How much of each part of the queue there was at one moment."""
-
-    messages: int
-    appends: dict[str, int]
-    charges: dict[str, list[int]]
-    quota_tenants: set[str]
-    increments: dict[tuple[str, str], int]
-
-
-@dataclass
-class PendingWrites:
-    """What is queued; values for one key keep their order."""
-
-    messages: list[bytes | str | int] = field(default_factory=list)
-    """PUT_MESSAGES argument groups: tenant segment, id, json, kind, due ms."""
-    appends: dict[str, list[bytes]] = field(default_factory=dict)
-    limits: dict[str, int] = field(default_factory=dict)
-    charges: dict[str, list[int]] = field(default_factory=dict)
-    """usage key -> [count, ttl seconds]"""
-    quota_tenants: set[str] = field(default_factory=set)
-    increments: dict[tuple[str, str], int] = field(default_factory=dict)
-    """(hash key, field) -> how much to add"""
-
-    def __bool__(self) -> bool:
-        return bool(self.messages or self.appends or self.charges or self.increments)
-
-    def mark(self) -> Mark:
-        """Where the queue stands now, to go back to with `restore` (lists by their length)."""
-        return Mark(len(self.messages), {k: len(v) for k, v in self.appends.items()},
-                    {k: list(v) for k, v in self.charges.items()}, set(self.quota_tenants),
-                    dict(self.increments))
-
-    def restore(self, mark: Mark) -> None:
-        del self.messages[mark.messages:]
-        for key in list(self.appends):
-            if key in mark.appends:
-                del self.appends[key][mark.appends[key]:]
-            else:
-                del self.appends[key], self.limits[key]
-        self.charges, self.quota_tenants = mark.charges, mark.quota_tenants
-        self.increments = mark.increments
-
-    def commit_args(self, deadline_us: int, marker: str, prefix: str, max_finished: int
-                    ) -> list[object]:
-        """The COMMIT script's arguments."""
-        args: list[object] = [deadline_us, marker, MARKER_TTL_MS, prefix, max_finished,
-                              len(self.messages), *self.messages, len(self.appends)]
-        for key, values in self.appends.items():
-            args += [key, self.limits[key], len(values), *values]
-        args.append(len(self.charges))
-        for key, (count, ttl_s) in self.charges.items():
-            args += [key, count, ttl_s]
-        args.append(len(self.increments))
-        for (key, name), count in self.increments.items():
-            args += [key, name, count]
-        return [*args, len(self.quota_tenants), *sorted(self.quota_tenants)]
+        self.claims = claims
 
 
 class WriteBehind:
@@ -134,7 +74,9 @@ class WriteBehind:
             if self._pending is pending:
                 pending.restore(mark)
             else:  # sent meanwhile: what is queued now was queued by this block
-                self._pending = PendingWrites()
+                sent, dropped = pending.claims[mark.claims:], self._pending
+                self._pending = PendingWrites(
+                    releases=dropped.releases + sent + dropped.claims)
             raise
         finally:
             self._depth -= 1
@@ -144,6 +86,11 @@ class WriteBehind:
         return 0 if self.availability is None else self.availability.deadline_us()
 
     # queueing
+    def claimed_dedup(self, key: str, message_id: str) -> None:
+        """A dedup id was claimed for a message whose writes are queued: given up again if
+        they are never stored."""
+        self._pending.claims.append((key, message_id))
+
     def put_message(self, tenant: str, message_id: str, raw: bytes, kind: str, due_ms: int
                     ) -> None:
         self._pending.messages += [tenant, message_id, raw, kind, due_ms]
@@ -178,6 +125,7 @@ class WriteBehind:
             await asyncio.shield(waiter)
         except UnsureCommit as unsure:
             if not await self.settle(unsure):
+                self._pending.releases += unsure.claims
                 raise RedisUnavailable(unsure.reason) from unsure
 
     async def settle(self, unsure: UnsureCommit) -> bool:
@@ -218,10 +166,16 @@ class WriteBehind:
                 if held and not replies[0]:
                     raise RedisUnavailable(LATE)
             except RedisUnavailable as exc:
-                error = UnsureCommit(exc.reason, marker, give_up_at) if held and exc.sent else exc
+                claims = pending.releases + pending.claims
+                if held and exc.sent:
+                    error: Exception = UnsureCommit(exc.reason, marker, give_up_at, claims)
+                else:
+                    self._pending.releases += claims
+                    error = exc
                 _settle(waiter, error)
                 raise error from exc
             except Exception as exc:
+                self._pending.releases += pending.releases + pending.claims
                 _settle(waiter, exc)
                 raise
             _settle(waiter, None)
