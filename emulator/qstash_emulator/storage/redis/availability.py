@@ -24,7 +24,6 @@ import contextlib
 import select
 import socket
 import threading
-import time
 from collections import deque
 from typing import Any
 
@@ -32,6 +31,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from ...clocks import unix_now, wall_now
 from ...core import protocol as p
 from ...core.errors import StoreUnavailable
 
@@ -91,7 +91,7 @@ class Availability:
     def deadline_us(self, seconds: float | None = None) -> int:
         """Redis's time (microseconds) `seconds` (default `timeout_s`) from now."""
         wait_s = self.timeout_s if seconds is None else seconds
-        return int((time.time() + self.offset_s + wait_s) * 1_000_000)
+        return int((unix_now() + self.offset_s + wait_s) * 1_000_000)
 
 
 class GuardedConnection:
@@ -115,7 +115,7 @@ class GuardedConnection:
             raise self.availability.failed(exc, sent=True) from exc
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
-        self.waiting_since = time.monotonic()
+        self.waiting_since = wall_now()
         try:
             return super().read_response(*args, **kwargs)  # type: ignore[misc]
         except NETWORK_ERRORS as exc:
@@ -212,7 +212,7 @@ class Watchdog:
 
     def _cutter(self) -> None:
         while self._silence.wait() and not self._stopped.is_set():
-            asked_at, now = self._asked_at, time.monotonic()
+            asked_at, now = self._asked_at, wall_now()
             if asked_at is not None and now - asked_at >= self.availability.timeout_s:
                 self.availability.down(f"Redis has not answered for {now - asked_at:.2f}s")
                 self._cut_overdue(now)
@@ -226,12 +226,12 @@ class Watchdog:
     def probe(self) -> bool:
         """One question to Redis; True when it answered."""
         was_up = self.availability.up
-        self._asked_at = time.monotonic()
+        self._asked_at = wall_now()
         self._silence.set()
         try:
-            before = time.time()
+            before = unix_now()
             seconds, micros = self._probe.time()
-            after = time.time()
+            after = unix_now()
         except redis.TimeoutError:
             return False  # the cutter has marked it down meanwhile
         except Exception as exc:
@@ -248,7 +248,7 @@ class Watchdog:
 
     def _lengthen(self, round_trip_s: float) -> None:
         """The timeout after this answer: three times the slowest recent one, within bounds."""
-        now = time.monotonic()
+        now = wall_now()
         trips = self._round_trips
         trips.append((now, round_trip_s))
         while trips[0][0] < now - SLOW_WINDOW_S:

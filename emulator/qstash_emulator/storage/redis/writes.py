@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from typing import Any
 
 import redis
 
+from ...clocks import unix_now, wall_wait
 from . import lua
 from .availability import COMMIT_TIMEOUT_S, Availability, RedisUnavailable
 from .pending import MARKER_TTL_MS, PendingWrites
@@ -136,9 +136,9 @@ class WriteBehind:
             try:
                 return bool(self._client.eval(lua.DECLINE, 1, unsure.marker, MARKER_TTL_MS))
             except redis.ConnectionError:
-                if time.time() >= unsure.give_up_at:
+                if unix_now() >= unsure.give_up_at:
                     return False
-            await asyncio.sleep(SETTLE_POLL_S)
+            await wall_wait(SETTLE_POLL_S)
 
     def _scheduled_flush(self) -> None:
         self._flush_scheduled = False
@@ -159,7 +159,7 @@ class WriteBehind:
             pipe = self._client.pipeline(transaction=True)
             marker = f"{self._prefix}:commit:{uuid.uuid4().hex}"
             held = self._queue(pipe, pending, marker)
-            give_up_at = time.time() + self._commit_timeout_s()
+            give_up_at = unix_now() + self._commit_timeout_s()
             add_commands(pipe)
             try:
                 replies: list[Any] = pipe.execute()
