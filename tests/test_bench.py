@@ -3,6 +3,7 @@ repository root: every module imports, and the gates benchmark prints one figure
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -34,3 +35,23 @@ def test_bench_gates_smoke() -> None:
     assert [line.split("  ")[0] for line in lines] == [
         "ungated", "queue (parallelism 100)", "flow key (parallelism 100)"]
     assert all("messages/s" in line for line in lines)
+
+
+def test_bench_reliability_smoke() -> None:
+    """Every part with tiny settings: the figures come out and nothing acknowledged is lost."""
+    done = subprocess.run(
+        [sys.executable, "-m", "scenarios.bench.reliability", "--json", "--pause-seconds", "0.5",
+         "--kill-seconds", "0.3", "--workers", "2", "--messages", "50", "--rate", "100",
+         "--soak-seconds", "2", "--tenants", "3", "--history-mb", "8"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.splitlines()[-1])
+    assert set(figures) == {"pause", "kill", "fair", "soak"}
+    for part in ("pause", "kill"):
+        assert figures[part]["acknowledged"] > 0
+        assert figures[part]["acknowledged_lost"] == 0
+        assert figures[part]["stored_despite_error"] == 0
+        assert figures[part]["health_checks_during"] > 0
+    assert figures["fair"]["fast_alone_p99_ms"] is not None
+    assert figures["fair"]["fast_next_to_hanging_p99_ms"] is not None
+    assert figures["soak"]["published"] > 0

@@ -86,6 +86,16 @@ def _add_store_flags(parser: argparse.ArgumentParser) -> None:
         "--store-prefix", metavar="PREFIX", dest="store_prefix",
         help="namespace of every Redis key (default qstash-emulator)",
     )
+    parser.add_argument(
+        "--store-timeout-ms", type=int, metavar="MS", dest="store_timeout_ms",
+        help="Redis not answering for MS counts as unavailable: requests needing it get 503 "
+        "(default 75)",
+    )
+    parser.add_argument(
+        "--history-mb", type=int, metavar="MB", dest="history_mb",
+        help="memory store: logs, delivery records and finished messages of every tenant "
+        "together stay within MB (oldest first out; default 256)",
+    )
 
 
 def _add_delivery_flags(parser: argparse.ArgumentParser) -> None:
@@ -99,6 +109,9 @@ def _add_delivery_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--localhost-alias", dest="localhost_alias", metavar="HOST",
                         help="deliver localhost/127.0.0.1 destinations to HOST (containers)")
+    parser.add_argument("--destination-concurrency", type=int, metavar="N",
+                        dest="destination_concurrency",
+                        help="attempts in flight per destination host and port (default 64)")
 
 
 def _pair(raw: str) -> tuple[str, ...]:

@@ -76,6 +76,11 @@ def wall_now() -> float:
     return time.monotonic()
 
 
+def unix_now() -> float:
+    """Unix seconds of the wall clock, for deadlines shared with another process (Redis)."""
+    return time.time()
+
+
 async def wall_wait(seconds: float) -> None:
     """Wait `seconds` of wall time (the one place that sleeps; injected where waits happen)."""
     if seconds > 0:

@@ -70,7 +70,9 @@ class Emulator:
         self.dispatcher = FaultInjector(inner, faults, self.clock)
         self.scheduler = Scheduler(
             self.service.attempts, self.dispatcher, self.store, self.clock,
-            concurrency=self.settings.concurrency, tickers=self.service.tickers,
+            concurrency=self.settings.concurrency,
+            destination_concurrency=self.settings.destination_concurrency,
+            tickers=self.service.tickers,
         )
         ctx.wake = self.scheduler.notify
         self.scheduler.tickers.append(DuplicateTicker(
@@ -190,7 +192,8 @@ def _store_for(settings: Settings) -> Store:
     if settings.store == "memory":
         from .storage.memory import MemoryStore
 
-        return MemoryStore()
+        return MemoryStore(max_history_bytes=settings.history_mb * 1024 * 1024)
     from .storage.redis import RedisStore
 
-    return RedisStore.from_url(settings.store, prefix=settings.store_prefix)
+    return RedisStore.from_url(settings.store, prefix=settings.store_prefix,
+                               timeout_s=settings.store_timeout_ms / 1000)

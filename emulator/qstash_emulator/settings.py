@@ -11,7 +11,8 @@ ENV_PREFIX = "QSTASH_EMULATOR_"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 REGIONS = ("EU-CENTRAL-1", "US-EAST-1")
 URL_SCHEMES = ("http://", "https://")
-INTEGERS = frozenset({"port", "max_body_bytes", "concurrency", "seed", "daily_quota",
+INTEGERS = frozenset({"port", "max_body_bytes", "concurrency", "destination_concurrency",
+                      "history_mb", "store_timeout_ms", "seed", "daily_quota",
                       "monthly_quota", "burst_rate"})
 
 
@@ -32,8 +33,11 @@ class Settings:
     admin_token: str | None = None
     store: str = "memory"
     store_prefix: str = "qstash-emulator"
+    store_timeout_ms: int = 75
     max_body_bytes: int = 10 * 1024 * 1024
     concurrency: int = 256
+    destination_concurrency: int = 64
+    history_mb: int = 256
     seed: int | None = None
     plan: str = "payg"
     daily_quota: int | None = None
@@ -63,11 +67,17 @@ class Settings:
             raise ValueError(
                 f"unsupported store {self.store!r}: want 'memory' or redis://host:port/db"
             )
+        if self.history_mb < 1:
+            raise ValueError("history_mb must be at least 1")
+        if self.store_timeout_ms < 10:
+            raise ValueError("store_timeout_ms must be at least 10")
         if not self.store_prefix:
             raise ValueError("the store prefix must not be empty")
         self._check_delivery()
 
     def _check_delivery(self) -> None:
+        if self.concurrency < 1 or self.destination_concurrency < 1:
+            raise ValueError("concurrency and destination concurrency must be at least 1")
         if self.region not in REGIONS:
             raise ValueError(f"unknown region {self.region!r}; known regions: "
                              f"{', '.join(REGIONS)}")

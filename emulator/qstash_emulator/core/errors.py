@@ -46,3 +46,9 @@ class QuotaExceeded(EmulatorError):
 
 class BurstLimited(EmulatorError):
     code = "burst_limited"
+
+
+class StoreUnavailable(EmulatorError):
+    """The store did not answer in time (or is known to be down); nothing was stored."""
+
+    code = "unavailable"

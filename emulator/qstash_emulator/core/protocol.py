@@ -133,6 +133,7 @@ MONTHLY_LIMIT_EXCEEDED = (
 BURST_LIMIT_EXCEEDED = "burst rate limit exceeded: {limit} requests per second"
 DELAY_ABOVE_PLAN = "invalid {field} header: delay exceeds the plan's maximum of {limit} seconds"
 OUTAGE_ERROR = "service unavailable (emulated outage)"
+STORE_UNAVAILABLE = "the emulator's store is unavailable; nothing was stored, try again"
 OUTAGE_TIMEOUT = "gateway timeout (emulated outage)"
 FAULT_NOT_FOUND = "fault not found"
 CLOCK_PAST_RANGE = "the virtual clock cannot move past 2200-01-01T00:00:00Z"

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from . import protocol as p
 from .context import Context
-from .errors import Forbidden, NotFound, Unauthorized
+from .errors import Forbidden, NotFound, StoreUnavailable, Unauthorized
 from .gating.admission import Admission
 from .gating.flow_control import FlowControls, FlowInfo, GlobalParallelism
 from .gating.queues import QueueInfo, Queues, QueueUpsert
@@ -123,7 +123,12 @@ class Service:
         return self._publisher.batch(tenant, requests, ip)
 
     def quota_headers(self, tenant: str) -> dict[str, str]:
-        return self._quotas.headers(tenant)
+        """Usage headers for an answer; none when the store cannot be read just then (the
+        operation they go with has succeeded: its answer must not turn into an error)."""
+        try:
+            return self._quotas.headers(tenant)
+        except StoreUnavailable:
+            return {}
 
     # messages, DLQ, logs
     def get_message(self, tenant: str, message_id: str) -> Message:

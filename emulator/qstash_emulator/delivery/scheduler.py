@@ -9,16 +9,18 @@ from typing import Any
 
 from ..clocks import wall_wait
 from ..core.messages.attempts import Attempts
-from ..core.model import DeliveryRequest, Response
+from ..core.model import DeliveryRequest, Message, Response
 from ..core.ports import Clock, Dispatcher, Store, Ticker
 from ..failures import report
+from .fairness import DestinationSlots
 
 REMOTE_BATCH_S = 0.005
 RETRY_AFTER_ERROR_S = 0.2
 
 
 class Scheduler:
-    """Pops due messages from the store's due index and runs their attempts concurrently.
+    """Pops due messages from the store's due index and runs their attempts concurrently:
+    up to `concurrency` in all and `destination_concurrency` per destination (see fairness).
 
     On a virtual clock nothing becomes due by itself: `advance()` walks time forward from
     one due time to the next and waits until every attempt that fell due has been made.
@@ -32,6 +34,7 @@ class Scheduler:
         clock: Clock,
         *,
         concurrency: int = 256,
+        destination_concurrency: int = 64,
         tickers: list[Ticker] | None = None,
     ) -> None:
         self._attempts = attempts
@@ -39,6 +42,7 @@ class Scheduler:
         self._store = store
         self._clock = clock
         self._concurrency = concurrency
+        self.slots = DestinationSlots(destination_concurrency)
         self.tickers: list[Ticker] = list(tickers or [])
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
@@ -58,6 +62,10 @@ class Scheduler:
             self._loop_task = None
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
+        for message in self.slots.take_all_waiting():  # taken from the store, never begun
+            with contextlib.suppress(Exception):
+                self._store.messages.release(message.tenant, message.message_id,
+                                             message.due_at_ms)
 
     def notify(self, due_at_ms: int | None = None) -> None:
         """Look for work now; not needed for work due no sooner than the planned look."""
@@ -83,17 +91,35 @@ class Scheduler:
         return fired + self._start_due()
 
     def _start_due(self) -> int:
+        """Start waiting messages whose destination has room, then take more from the store."""
+        ready = self.slots.ready_waiting()
+        if ready:
+            self._begin(ready, reread=True)
         free = self._concurrency - len(self._inflight)
-        if free <= 0:
-            return 0
+        if free <= 0 or self.slots.full:
+            return len(ready)
         due = self._attempts.take_due(free)
-        if not due:
-            return 0
-        with self._store.deferred():
-            requests = self._attempts.begin(due)
+        if due:
+            self._begin(self.slots.admit(due), reread=False)
+        return len(ready) + len(due)
+
+    def _begin(self, messages: list[Message], *, reread: bool) -> None:
+        """Begin attempts for messages holding a destination slot; slots of those not begun
+        (finished or gone meanwhile) are given back."""
+        try:
+            with self._store.deferred():
+                requests = self._attempts.begin(messages, reread=reread)
+        except Exception:  # taken from the store but not begun: due again once it answers
+            for message in messages:
+                self.slots.give(message.url)
+                self._unreleased.append((message.tenant, message.message_id))
+            raise
+        begun = {(r.tenant, r.message_id) for r in requests}
+        for message in messages:
+            if (message.tenant, message.message_id) not in begun:
+                self.slots.give(message.url)
         for request in requests:
             self.spawn(self._attempt(request))
-        return len(due)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run extra delivery work (e.g. an injected duplicate) as one that drain waits for."""
@@ -113,6 +139,8 @@ class Scheduler:
         except Exception:
             self._give_back(request)
             raise
+        finally:
+            self.slots.give(request.url)
 
     def _give_back(self, request: DeliveryRequest) -> None:
         """An attempt that failed midway (e.g. the store unreachable) is made again later."""

@@ -22,6 +22,7 @@ STATUS_BY_CODE = {
     "quota_exceeded": 429,
     "burst_limited": 429,
     "internal": 500,
+    "unavailable": 503,
 }
 
 
@@ -43,7 +44,10 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
     """Anything else (e.g. the store unreachable) still answers in QStash's error format, and
-    is logged once (with its traceback only if it is a bug)."""
+    is logged once (with its traceback only if it is a bug). A domain error raised outside a
+    route (the store unavailable in the guard) keeps its status."""
+    if isinstance(exc, EmulatorError):
+        return await on_emulator_error(request, exc)
     report(f"{request.method} {request.url.path} failed", exc)
     request.scope[REPORTED] = True
     return error_response(500, f"internal error: {type(exc).__name__}: {exc}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..errors import StoreUnavailable
 from ..ports import HarnessStore
 from .model import HarnessState
 
@@ -32,10 +33,14 @@ class HarnessView:
         self._stale = True
 
     def current(self) -> HarnessState:
+        """The copy, read again when due; while the store cannot be read, the last copy."""
         if self._stale or (
             self._max_age_s is not None and self._wall() - self._read_at >= self._max_age_s
         ):
-            return self.refresh()
+            try:
+                return self.refresh()
+            except StoreUnavailable:
+                return self._state
         return self._state
 
     def refresh(self) -> HarnessState:

@@ -41,17 +41,19 @@ class Attempts:
     def take_due(self, limit: int) -> list[Message]:
         return self.gates.take_due(self.ctx.now_ms(), limit)
 
-    def begin(self, due: list[Message]) -> list[DeliveryRequest]:
-        """Mark messages just taken by `take_due` ACTIVE and return the requests to send.
+    def begin(self, due: list[Message], *, reread: bool = False) -> list[DeliveryRequest]:
+        """Mark messages taken by `take_due` ACTIVE and return the requests to send.
 
         Admitting gated messages may have changed others of their gate (or taken one twice),
-        so those are read again, in one go, and begun once if still pending."""
-        gated = list(dict.fromkeys((m.tenant, m.message_id) for m in due if is_gated(m)))
-        fresh = dict(zip(gated, self.ctx.messages.get_messages(gated), strict=True))
+        so those are read again, in one go, and begun once if still pending; with `reread`
+        (messages that waited since they were taken) every one is read again."""
+        stale = [m for m in due if reread or is_gated(m)]
+        wanted = list(dict.fromkeys((m.tenant, m.message_id) for m in stale))
+        fresh = dict(zip(wanted, self.ctx.messages.get_messages(wanted), strict=True))
         requests = []
         for message in due:
             key = (message.tenant, message.message_id)
-            found = fresh.pop(key, None) if is_gated(message) else message
+            found = fresh.pop(key, None) if reread or is_gated(message) else message
             if found is not None and found.state in PENDING:
                 active = self.ctx.save(found, State.ACTIVE)
                 self.ctx.log(active, State.ACTIVE)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ...core.model import Message, State
+from .budget import HistoryBudget, message_bytes
 
 PENDING = (State.CREATED, State.RETRY)
 DEDUP_SWEEP_AT = 10_000
@@ -31,11 +32,16 @@ class MemoryMessages:
     """Unfinished and (up to `max_finished` per tenant) finished messages, and a heap of due
     times with lazy deletion: an entry counts only while it matches its message."""
 
-    def __init__(self, max_finished: int) -> None:
+    def __init__(self, max_finished: int, budget: HistoryBudget | None = None) -> None:
         self._tenants: dict[str, TenantMessages] = {}
         self._due: list[tuple[int, int, str, str]] = []
         self._counter = itertools.count(1)
         self._max_finished = max_finished
+        self._budget = budget or HistoryBudget(None)
+        self._budget.register("finished", self._evict_finished)
+
+    def _evict_finished(self, tenant: str) -> int:
+        return message_bytes(self._tenants[tenant].finished.popitem(last=False)[1])
 
     def _tenant(self, tenant: str) -> TenantMessages:
         data = self._tenants.get(tenant)
@@ -46,10 +52,7 @@ class MemoryMessages:
     def put_message(self, message: Message) -> None:
         data = self._tenant(message.tenant)
         if message.finished:
-            data.active.pop(message.message_id, None)
-            data.finished[message.message_id] = message
-            if len(data.finished) > self._max_finished:
-                data.finished.popitem(last=False)
+            self._finish(data, message)
             return
         if message.state is State.ACTIVE and message.message_id in data.finished:
             return  # an attempt never revives a finished (e.g. cancelled) message
@@ -57,6 +60,19 @@ class MemoryMessages:
         if message.state in PENDING:
             entry = (message.due_at_ms, next(self._counter), message.tenant, message.message_id)
             heapq.heappush(self._due, entry)
+
+    def _finish(self, data: TenantMessages, message: Message) -> None:
+        """Keep a finished message among the newest, within this tenant's cap and the budget
+        (a message finished again moves to the newest end)."""
+        data.active.pop(message.message_id, None)
+        earlier = data.finished.pop(message.message_id, None)
+        if earlier is not None:
+            self._budget.forget("finished", message.tenant, message_bytes(earlier))
+        elif len(data.finished) >= self._max_finished:
+            _, oldest = data.finished.popitem(last=False)
+            self._budget.forget("finished", message.tenant, message_bytes(oldest))
+        data.finished[message.message_id] = message
+        self._budget.charge("finished", message.tenant, message_bytes(message))
 
     def get_message(self, tenant: str, message_id: str) -> Message | None:
         data = self._tenants.get(tenant)
@@ -116,11 +132,13 @@ class MemoryMessages:
         return None
 
     def reset(self, tenant: str | None) -> None:
+        names = list(self._tenants) if tenant is None else [tenant]
+        for name in names:
+            data = self._tenants.pop(name, None)  # its heap entries are no longer live
+            for message in data.finished.values() if data else ():
+                self._budget.forget("finished", name, message_bytes(message))
         if tenant is None:
-            self._tenants.clear()
             self._due.clear()
-        else:
-            self._tenants.pop(tenant, None)  # its heap entries are no longer live
 
     # newest-first reads (the dashboard)
     def unfinished_count(self, tenant: str) -> int:

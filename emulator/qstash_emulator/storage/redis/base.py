@@ -8,6 +8,7 @@ import redis
 from redis.commands.core import Script
 
 from . import lua
+from .availability import Availability
 from .codec import decode, encode
 from .writes import WriteBehind, WritesFirst
 
@@ -40,10 +41,11 @@ class RedisBase:
     `<prefix>:t:<tenant segment>:<kind>` for a tenant's.
     """
 
-    def __init__(self, client: redis.Redis, prefix: str, max_finished: int) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, max_finished: int,
+                 availability: Availability | None = None) -> None:
         self.prefix = prefix
         self.raw = client
-        self.writes = WriteBehind(client, prefix, max_finished)
+        self.writes = WriteBehind(client, prefix, max_finished, availability)
         ordered: Any = WritesFirst(client, self.writes)
         self.client = ordered
         self._put_ordered = Script(ordered, lua.PUT_ORDERED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -10,9 +11,12 @@ from redis.commands.core import Script
 
 from ...core.model import Message, State
 from . import lua
-from .base import RedisBase, tenant_segment, text
+from .availability import RedisUnavailable
+from .base import RedisBase, tenant_of_segment, tenant_segment, text
 from .codec import decode, encode
 from .lease import Lease
+from .pending import MARKER_TTL_MS
+from .writes import LATE
 
 PENDING = (State.CREATED, State.RETRY)
 
@@ -28,6 +32,9 @@ class RedisMessages:
         self._release_one = Script(base.client, lua.RELEASE_ONE)
         self._release_all = Script(base.client, lua.RELEASE_CLAIMS)
         self._claim_dedup = Script(base.client, lua.CLAIM_DEDUP)
+        self._decline_pop = Script(base.client, lua.DECLINE_POP)
+        self._unsure_pops: list[str] = []  # markers of claims whose answer never came
+        self._done_markers: list[str] = []  # markers of answered claims, deleted with the next
 
     def _member(self, tenant: str, message_id: str) -> str:
         return f"{tenant_segment(tenant)}\n{message_id}"
@@ -69,11 +76,43 @@ class RedisMessages:
         return self._base.list_ordered(self._base.tkey(tenant, "active"), Message)
 
     def pop_due(self, now_ms: int, limit: int) -> list[Message]:
+        """Claim due messages. A claim whose answer never came is settled first: the
+        messages it took (if Redis ran it) are returned now, so none stays claimed unseen."""
+        recovered = self._settle_unsure_pops()
         key = self._base.key
-        keys = [key("due"), key("claims"), key("instances")]
-        args = [now_ms, limit, self._lease.instance, self._base.prefix]
-        [raw] = self._base.writes.send_with(lambda pipe: pipe.eval(lua.POP_DUE, 3, *keys, *args))
-        return [self._pending(decode(Message, item)) for item in raw]
+        marker = key(f"pop:{uuid.uuid4().hex}")
+        keys = [key("due"), key("claims"), key("instances"), marker]
+        args = [now_ms, limit, self._lease.instance, self._base.prefix,
+                self._base.writes.deadline_us(), MARKER_TTL_MS]
+        done, self._done_markers = self._done_markers, []
+
+        def commands(pipe: Any) -> None:
+            if done:
+                pipe.delete(*done)
+            pipe.eval(lua.POP_DUE, 4, *keys, *args)
+
+        try:
+            raw = self._base.writes.send_with(commands)[-1]
+        except RedisUnavailable as exc:
+            self._done_markers += done
+            if exc.sent:
+                self._unsure_pops.append(marker)
+            if recovered:  # already claimed: they must reach the caller
+                return recovered
+            raise
+        self._done_markers.append(marker)
+        return recovered + [self._pending(decode(Message, item)) for item in raw]
+
+    def _settle_unsure_pops(self) -> list[Message]:
+        taken: list[tuple[str, str]] = []
+        while self._unsure_pops:
+            members = self._decline_pop(keys=[self._unsure_pops[0]], args=[MARKER_TTL_MS])
+            self._unsure_pops.pop(0)
+            for member in (members or [])[1:]:
+                segment, _, message_id = text(member).partition("\n")
+                taken.append((tenant_of_segment(segment), message_id))
+        found = self.get_messages(taken)
+        return [self._pending(m) for m in found if m is not None and not m.finished]
 
     def release(self, tenant: str, message_id: str, now_ms: int) -> None:
         self._release_one(keys=[self._base.key("due"), self._base.key("claims")],
@@ -95,11 +134,18 @@ class RedisMessages:
     def claim_dedup(
         self, tenant: str, key: str, message_id: str, now_ms: int, window_ms: int
     ) -> str | None:
+        name = self._base.tkey(tenant, f"dedup:{key}")
         held = self._claim_dedup(
-            keys=[self._base.tkey(tenant, f"dedup:{key}")],
-            args=[message_id, now_ms, now_ms + window_ms, max(window_ms, 1) * 6],
+            keys=[name],
+            args=[message_id, now_ms, now_ms + window_ms, max(window_ms, 1) * 6,
+                  self._base.writes.deadline_us()],
         )
-        return text(held) if held else None
+        if held == -1:
+            raise RedisUnavailable(LATE)
+        if held:
+            return text(held)
+        self._base.writes.claimed_dedup(name, message_id)
+        return None
 
     # newest-first reads (the dashboard)
     def unfinished_count(self, tenant: str) -> int:

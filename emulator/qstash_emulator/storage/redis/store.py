@@ -8,11 +8,20 @@ Key layout (`P` is the prefix, `T` a tenant with `%` and `:` escaped): every key
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import AbstractContextManager
 from typing import Any
 
 import redis
 
+from .availability import (
+    DEFAULT_TIMEOUT_S,
+    Availability,
+    GuardedPool,
+    RedisUnavailable,
+    Watchdog,
+    guarded_client,
+)
 from .base import RedisBase
 from .config import RedisConfig
 from .gates import RedisGates
@@ -29,6 +38,9 @@ DEFAULT_PREFIX = "qstash-emulator"
 class RedisStore:
     """Everything in Redis under `prefix`; safe to share between processes.
 
+    `from_url` guards the connection (see `availability`): a Redis that stops answering makes
+    store calls fail within `timeout_s` (`RedisUnavailable`, a 503) instead of blocking.
+
     >>> store = RedisStore.from_url("redis://127.0.0.1:6379/0", prefix="my-tests")  # doctest: +SKIP
     """
 
@@ -44,9 +56,13 @@ class RedisStore:
         max_finished: int = 50_000,
         max_logs: int = 200_000,
         max_deliveries: int = 100_000,
+        availability: Availability | None = None,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.prefix = prefix
-        self._base = RedisBase(client, prefix, max_finished)
+        self.availability = availability
+        self._watchdog = watchdog
+        self._base = RedisBase(client, prefix, max_finished, availability)
         self.client = self._base.client
         self.lease = Lease(client, prefix, lease_ms)
         self.lease.start()
@@ -60,8 +76,20 @@ class RedisStore:
         self.workflows = RedisWorkflowStore(self.client, prefix=prefix)
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> RedisStore:
-        return cls(redis.Redis.from_url(url), **options)
+    def from_url(cls, url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S, **options: Any
+                 ) -> RedisStore:
+        availability = Availability(timeout_s)
+        client = guarded_client(url, availability)
+        pool = client.connection_pool
+        assert isinstance(pool, GuardedPool)
+        try:
+            client.ping()  # unreachable at start: fail now, with the reason
+        except RedisUnavailable as exc:
+            client.close()
+            raise redis.ConnectionError(exc.reason) from None
+        watchdog = Watchdog(url, availability, pool)
+        watchdog.start()
+        return cls(client, availability=availability, watchdog=watchdog, **options)
 
     def deferred(self) -> AbstractContextManager[None]:
         """Within this block, storing messages, logging and counting usage are queued; they
@@ -87,5 +115,10 @@ class RedisStore:
             return
         self.closed = True
         self.lease.stop()
-        self.messages.release_claims()
-        self._base.raw.close()
+        try:  # unreachable now: the claims go back when the lease runs out
+            with contextlib.suppress(redis.ConnectionError):
+                self.messages.release_claims()
+        finally:
+            if self._watchdog is not None:
+                self._watchdog.stop()
+            self._base.raw.close()
