@@ -19,6 +19,7 @@ from ..model import CallbackSpec, FlowControl, Message, Redaction
 from .delay_expression import InvalidRetryDelay, RetryDelayExpression
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+SINGLE_SLASH = re.compile(r"^(https?):/(?!/)")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
 NOT_FORWARDED = p.TRANSPORT_HEADERS | {"authorization"}
 REDACT_HEADER = re.compile(r"^headers?\[(?P<name>[^\]]+)\]$")
@@ -59,7 +60,8 @@ def parse_destination(raw: str) -> Destination:
     destination = raw.strip()
     if not destination:
         raise BadRequest(p.EMPTY_DESTINATION)
-    destination = re.sub(r"^(https?):/(?!/)", r"\1://", destination)
+    if destination.startswith(("http:/", "https:/")) and "//" not in destination[:8]:
+        destination = SINGLE_SLASH.sub(r"\1://", destination)
     if destination.startswith(("http://", "https://")):
         if not urlsplit(destination).hostname:
             raise BadRequest(f"invalid destination url: {destination!r} has no host")
@@ -78,8 +80,21 @@ def parse_publish(
     caller_ip: str | None = None,
 ) -> Parsed:
     """Validate a publish. `headers` has lower-cased names (query config merged in)."""
+    return parse_publish_to(parse_destination(destination), headers, body, now_ms=now_ms,
+                            caller_ip=caller_ip)
+
+
+def parse_publish_to(
+    destination: Destination,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now_ms: int,
+    caller_ip: str | None = None,
+) -> Parsed:
+    """`parse_publish` for a destination already parsed."""
     try:
-        return _parse(parse_destination(destination), headers, body, now_ms, caller_ip)
+        return _parse(destination, headers, body, now_ms, caller_ip)
     except (ValueError, InvalidDuration, InvalidRetryDelay) as exc:
         raise BadRequest(str(exc)) from exc
 

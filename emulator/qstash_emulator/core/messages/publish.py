@@ -17,7 +17,9 @@ from ..plans import Plans
 from ..ports import UrlGroupStore
 from ..url_groups.url_groups import Target, targets, with_group_defaults
 from .hooks import MessageHooks, NoHooks
-from .parse import Parsed, parse_destination, parse_publish
+from .parse import Parsed, parse_destination, parse_publish, parse_publish_to
+
+PLAN_LIMITS = ("max_body_bytes", "max_delay_s", "max_retries", "max_timeout_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +58,8 @@ class Publisher:
         if len(request.body) > limit:
             raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=limit))
         destination = parse_destination(request.destination)
-        parsed = parse_publish(
-            request.destination,
+        parsed = parse_publish_to(
+            destination,
             with_group_defaults(self.url_group_store, tenant, destination, request.headers),
             request.body,
             now_ms=self.ctx.now_ms(),
@@ -103,20 +105,17 @@ class Publisher:
         """The template as the tenant's plan allows it: a body over the size limit (413) and a
         delay beyond the maximum (400) are refused; retries and timeout above the plan's
         maximum are capped, so `maxRetries` shows the value used."""
-        limit = self.plans.limit(tenant, "max_body_bytes")
+        limit, max_delay_s, max_retries, max_timeout_s = self.plans.limits_of(tenant, PLAN_LIMITS)
         emulator_limit = self.ctx.limits.max_body_bytes
         body_limit = emulator_limit if limit is None else min(limit, emulator_limit)
         if len(template.body) > body_limit:
             raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=body_limit))
-        max_delay_s = self.plans.limit(tenant, "max_delay_s")
         if max_delay_s is not None and template.not_before_ms - template.created_at_ms > (
                 max_delay_s * 1000):
             raise BadRequest(p.DELAY_ABOVE_PLAN.format(field=p.DELAY, limit=max_delay_s))
         changes: dict[str, object] = {}
-        max_retries = self.plans.limit(tenant, "max_retries")
         if max_retries is not None and template.max_retries > max_retries:
             changes["max_retries"] = max_retries
-        max_timeout_s = self.plans.limit(tenant, "max_timeout_s")
         if max_timeout_s is not None and (template.timeout_s or 0) > max_timeout_s:
             changes["timeout_s"] = max_timeout_s
         return replace(template, **changes) if changes else template  # type: ignore[arg-type]
