@@ -46,3 +46,10 @@ def test_bench_throughput_smoke() -> None:
                   "load generator (wrk) CPU"):
         assert label in done.stdout, done.stdout
     assert '"memory_early": 0' in done.stdout
+
+
+def test_bench_memory_smoke() -> None:
+    done = _run("-m", "scenarios.bench.memory", "--messages", "2000")
+    assert done.returncode == 0, done.stderr
+    assert "2,000 pending messages of 200 bytes: RSS" in done.stdout
+    assert "beyond the body" in done.stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -19,6 +20,9 @@ from ..model import CallbackSpec, FlowControl, Message, Redaction
 from .delay_expression import InvalidRetryDelay, RetryDelayExpression
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+METHOD_NAMES = {name: name for name in METHODS}
+NO_REDACTION = Redaction()
+SHARED_VALUE_CHARS = 100  # header values up to this long are kept once for all messages
 SINGLE_SLASH = re.compile(r"^(https?):/(?!/)")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
 NOT_FORWARDED = p.TRANSPORT_HEADERS | {"authorization"}
@@ -126,8 +130,10 @@ def _parse(
 
 
 def _method(value: str | None) -> str:
-    method = (value or "POST").strip().upper()
-    if method not in METHODS:
+    if value is None:
+        return "POST"
+    method = METHOD_NAMES.get(value.strip().upper())  # the one shared string of each name
+    if method is None:
         raise ValueError(f"invalid {p.METHOD} header: {value!r}")
     return method
 
@@ -186,7 +192,10 @@ def _forwarded(h: Mapping[str, str]) -> dict[str, str]:
     else:
         forwarded = {}
     if p.CONTENT_TYPE in h:
-        forwarded["Content-Type"] = h[p.CONTENT_TYPE]
+        content_type = h[p.CONTENT_TYPE]  # a handful of values across millions of messages
+        if len(content_type) <= SHARED_VALUE_CHARS:
+            content_type = sys.intern(content_type)
+        forwarded["Content-Type"] = content_type
     for name, value in h.items():
         if name.startswith(p.FORWARD_PREFIX):
             _forward(forwarded, name[len(p.FORWARD_PREFIX):], value)
@@ -237,7 +246,7 @@ def _labels(value: str | None) -> tuple[str, ...]:
 
 def _redaction(value: str | None) -> Redaction:
     if value is None:
-        return Redaction()
+        return NO_REDACTION
     body = all_headers = False
     names: set[str] = set()
     for item in (part.strip() for part in value.split(",")):
