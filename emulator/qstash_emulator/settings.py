@@ -11,7 +11,7 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 REGIONS = ("EU-CENTRAL-1", "US-EAST-1")
 URL_SCHEMES = ("http://", "https://")
 INTEGERS = frozenset({"port", "max_body_bytes", "concurrency", "seed", "daily_quota",
-                      "monthly_quota", "burst_rate"})
+                      "monthly_quota", "burst_rate", "workers"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class Settings:
     rewrite: tuple[str, ...] = ()
     localhost_alias: str | None = None
     ui: bool = True
+    workers: int = 1
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -63,6 +64,11 @@ class Settings:
             )
         if not self.store_prefix:
             raise ValueError("the store prefix must not be empty")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
+        if self.workers > 1 and self.store == "memory":
+            raise ValueError(f"--workers {self.workers} needs the Redis store (--store "
+                             "redis://host:port/db): the memory store lives in one process")
         self._check_delivery()
 
     def _check_delivery(self) -> None:
