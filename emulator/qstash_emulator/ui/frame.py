@@ -20,13 +20,13 @@ from ..core.errors import EmulatorError, NotFound
 from ..core.tenants import DEV_USERS
 from . import format as fmt
 from .nav import NAV, active_entry
+from .paths import PREFIX as PREFIX
 from .views import figures
 
 if TYPE_CHECKING:
     from ..core.service import Service
     from ..emulator import Emulator
 
-PREFIX = "/__emulator__/ui"
 TOKEN_COOKIE = "qstash_emulator_ui_token"
 DEFAULT_KEY = DEV_USERS[0].name
 TOKEN_FIRST = "this emulator is reachable from other machines: enter the tenant's token first"
