@@ -37,6 +37,14 @@ class Context:
     def now_ms(self) -> int:
         return self.clock.now_ms()
 
+    def arrival_ms(self) -> int:
+        """Now, rounded up to a whole millisecond on a real clock (`now_ms` rounds down): a
+        delay counted from it never ends before the same delay counted by the sender."""
+        now_ms = self.clock.now_ms()
+        if not self.clock.virtual and self.clock.now() * 1000 > now_ms:
+            return now_ms + 1
+        return now_ms
+
     def log(
         self,
         message: Message,

@@ -62,7 +62,7 @@ class Publisher:
             destination,
             with_group_defaults(self.url_group_store, tenant, destination, request.headers),
             request.body,
-            now_ms=self.ctx.now_ms(),
+            now_ms=self.ctx.arrival_ms(),
             caller_ip=caller_ip,
         )
         if request.queue is not None:
