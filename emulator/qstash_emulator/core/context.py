@@ -5,11 +5,11 @@ log the event). Other areas are handed to the features that use them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from . import protocol as p
 from .messages.lifecycle import check_transition
-from .model import LogEvent, Message, Response, State
+from .model import LogEvent, Message, Response, State, changed
 from .ports import Clock, HistoryStore, IdSource, MessageStore
 
 
@@ -68,7 +68,7 @@ class Context:
     def save(self, message: Message, state: State, **changes: object) -> Message:
         """Store a copy of `message` in `state`, with other field changes."""
         check_transition(message.state, state)
-        updated = replace(message, state=state, **changes)  # type: ignore[arg-type]
+        updated = changed(message, state=state, **changes)
         self.messages.put_message(updated)
         return updated
 

@@ -12,7 +12,7 @@ from ..errors import BadRequest, PayloadTooLarge
 from ..gating.admission import Admission
 from ..gating.queues import Queues, enqueued
 from ..harness.quotas import Quotas
-from ..model import DlqEntry, Kind, Message, State, WorkflowRef
+from ..model import DlqEntry, Kind, Message, State, WorkflowRef, changed
 from ..plans import Plans
 from ..ports import UrlGroupStore
 from ..url_groups.url_groups import Target, targets, with_group_defaults
@@ -134,7 +134,7 @@ class Publisher:
             if existing is not None:
                 return Published(existing, url, deduplicated=True, url_group=target.topic_name)
         template = parsed.template
-        message = replace(
+        message = changed(
             template, message_id=message_id, tenant=tenant, url=url,
             topic_name=target.topic_name, endpoint_name=target.endpoint_name,
             due_at_ms=template.not_before_ms,
@@ -153,7 +153,7 @@ class Publisher:
         self.gates.on_accept(message)
         enlist = self.gates.joins_queue_now(message, self.ctx.now_ms())
         if message.enlisted != enlist:  # e.g. a DLQ retry copies its source's flag
-            message = replace(message, enlisted=enlist)
+            message = changed(message, enlisted=enlist)
         self.ctx.messages.put_message(message)
         self.ctx.log(message, State.CREATED)
         if enlist:
