@@ -19,7 +19,7 @@ IMPORT_ALL = (
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=180)
 
 
 def test_every_benchmark_module_imports() -> None:
@@ -55,3 +55,22 @@ def test_bench_reliability_smoke() -> None:
     assert figures["fair"]["fast_alone_p99_ms"] is not None
     assert figures["fair"]["fast_next_to_hanging_p99_ms"] is not None
     assert figures["soak"]["published"] > 0
+
+
+def test_bench_throughput_smoke() -> None:
+    """The wrk-driven benchmark runs end to end with tiny settings and prints its table."""
+    done = _run("-m", "scenarios.bench.throughput", "--seconds", "1", "--rates", "200",
+                "--rate-seconds", "1", "--delayed", "100", "--no-redis")
+    assert done.returncode == 0, done.stderr
+    for label in ("bare Starlette POST endpoint", "publishes/s, memory, no deliveries",
+                  "deliveries/s end to end (memory)", "p99 publish->delivery at 200/s",
+                  "load generator (wrk) CPU"):
+        assert label in done.stdout, done.stdout
+    assert '"memory_early": 0' in done.stdout
+
+
+def test_bench_memory_smoke() -> None:
+    done = _run("-m", "scenarios.bench.memory", "--messages", "2000")
+    assert done.returncode == 0, done.stderr
+    assert "2,000 pending messages of 200 bytes: RSS" in done.stdout
+    assert "beyond the body" in done.stdout

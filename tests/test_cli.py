@@ -259,3 +259,12 @@ def test_signing_keys_and_region_flags_reach_the_api_and_the_start_up_lines() ->
     refused = run_cli("--signing-keys", "only-one")
     assert refused.returncode == 2
     assert "CURRENT,NEXT" in refused.stderr
+
+
+def test_workers_on_the_memory_store_is_one_line_and_status_2() -> None:
+    result = run_cli("--port", "0", "--workers", "2")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "qstash-emulator: --workers 2 needs the Redis store (--store redis://host:port/db): "
+        "the memory store lives in one process"]
+    assert result.stdout == ""

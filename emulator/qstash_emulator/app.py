@@ -7,6 +7,10 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .emulator import Emulator
 from .http import (
@@ -27,7 +31,7 @@ from .http.asgi import EmulatorApp
 from .http.errors import HANDLERS
 from .http.guard import Guard
 from .settings import Settings
-from .ui import mounted
+from .ui import PREFIX
 
 
 def create_app(emulator: Emulator | None = None) -> Starlette:
@@ -58,7 +62,7 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *queues.routes,
         *flow_control.routes,
         *workflows.routes,
-        *(mounted(emulator) if emulator.settings.ui else []),
+        *(_dashboard(emulator) if emulator.settings.ui else []),
     ]
     middleware = [Middleware(Guard, emulator=emulator)]
     app = EmulatorApp(
@@ -66,3 +70,22 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
     )
     app.state.emulator = emulator
     return app
+
+
+def _dashboard(emulator: Emulator) -> list[BaseRoute]:
+    """The dashboard's routes; its modules (templates, SSE) load at its first request, so that
+    start-up does not wait for them."""
+    dashboard: ASGIApp | None = None
+
+    async def lazy(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal dashboard
+        if dashboard is None:
+            from .ui.routes import create_ui
+
+            dashboard = create_ui(emulator)
+        await dashboard(scope, receive, send)
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse(PREFIX + "/", status_code=307)
+
+    return [Mount(PREFIX, app=lazy), Route("/", home, methods=["GET"])]

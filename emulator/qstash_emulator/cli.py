@@ -1,7 +1,8 @@
 """Command line: flags -> Settings -> uvicorn.
 
-Exit status: 0 stopped normally; 2 could not start (a refused flag or variable, the port in
-use, the store unreachable). Every problem is one line on stderr, never a traceback.
+Exit status: 0 stopped normally; 2 could not start (a refused flag or variable, e.g.
+`--workers` above 1 on the memory store, the port in use, the store unreachable). Every problem
+is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ subcommands:
   qstash-emulator scenario run FILE   run a traffic scenario (see: qstash-emulator scenario -h)
 
 Every flag can also be set with a QSTASH_EMULATOR_<NAME> environment variable.
-Exit status: 0 stopped normally, 2 could not start (bad flag or value, port in use, store
-unreachable)."""
+Exit status: 0 stopped normally, 2 could not start (bad flag or value, --workers > 1 without
+a Redis store, port in use, store unreachable)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +82,10 @@ def _add_plan_flags(parser: argparse.ArgumentParser) -> None:
 def _add_store_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store", metavar="URL", help="'memory' (default) or redis://host:port/db"
+    )
+    parser.add_argument(
+        "--workers", type=int, metavar="N",
+        help="serve and deliver from N processes sharing the port (Redis store only)",
     )
     parser.add_argument(
         "--store-prefix", metavar="PREFIX", dest="store_prefix",
@@ -198,8 +203,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         fail(str(exc))
     listener = bind(settings)
     settings = replace(settings, port=listener.getsockname()[1])  # --port 0: the one chosen
-    emulator = build_emulator(settings)
-    serve(emulator, listener)
+    if settings.workers > 1:
+        from .workers import serve_workers
+
+        sys.exit(serve_workers(settings.workers, listener,
+                               lambda first: serve(build_emulator(settings), listener, first)))
+    serve(build_emulator(settings), listener)
 
 
 def bind(settings: Settings) -> socket.socket:
@@ -233,8 +242,9 @@ def _store_error(exc: Exception) -> bool:
     return isinstance(exc, OSError) or type(exc).__module__.startswith("redis")
 
 
-def serve(emulator: Emulator, listener: socket.socket) -> None:
-    """Serve until stopped; the banner and the `QSTASH_*=` lines once requests are answered."""
+def serve(emulator: Emulator, listener: socket.socket, announce: bool = True) -> None:
+    """Serve until stopped; the banner and the `QSTASH_*=` lines once requests are answered
+    (with `announce`: one worker process of several prints them)."""
     import uvicorn
 
     from .app import create_app
@@ -243,7 +253,7 @@ def serve(emulator: Emulator, listener: socket.socket) -> None:
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
-            if self.started:
+            if self.started and announce:
                 print(banner(emulator.settings))
                 print("\n".join(startup_lines(emulator.settings)), flush=True)
                 if (dashboard := ui_line(emulator.settings)) is not None:

@@ -6,6 +6,8 @@ import random
 
 from .core.protocol import BASE58
 
+BYTE_TO_BASE58 = bytes(ord(BASE58[byte % len(BASE58)]) for byte in range(256))
+
 
 class RandomIds:
     """Ids like `msg_<32 base58 chars>`; pass `seed` for a reproducible sequence.
@@ -19,5 +21,7 @@ class RandomIds:
         self._length = length
 
     def new_id(self, prefix: str) -> str:
-        chars = self._random.choices(BASE58, k=self._length)
-        return f"{prefix}_{''.join(chars)}"
+        # one C call per id: random bytes mapped onto the alphabet (a slight bias to its first
+        # 24 letters, which no one can tell from an id)
+        chars = self._random.randbytes(self._length).translate(BYTE_TO_BASE58)
+        return f"{prefix}_{chars.decode('ascii')}"

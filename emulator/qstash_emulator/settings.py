@@ -13,7 +13,7 @@ REGIONS = ("EU-CENTRAL-1", "US-EAST-1")
 URL_SCHEMES = ("http://", "https://")
 INTEGERS = frozenset({"port", "max_body_bytes", "concurrency", "destination_concurrency",
                       "history_mb", "store_timeout_ms", "seed", "daily_quota",
-                      "monthly_quota", "burst_rate"})
+                      "monthly_quota", "burst_rate", "workers"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class Settings:
     rewrite: tuple[str, ...] = ()
     localhost_alias: str | None = None
     ui: bool = True
+    workers: int = 1
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -73,6 +74,11 @@ class Settings:
             raise ValueError("store_timeout_ms must be at least 10")
         if not self.store_prefix:
             raise ValueError("the store prefix must not be empty")
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
+        if self.workers > 1 and self.store == "memory":
+            raise ValueError(f"--workers {self.workers} needs the Redis store (--store "
+                             "redis://host:port/db): the memory store lives in one process")
         self._check_delivery()
 
     def _check_delivery(self) -> None:

@@ -38,10 +38,12 @@ class Sink:
         self.early = 0
         self.latency: list[float] = []
         self.lateness: list[float] = []
+        self.last_at = 0.0  # wall clock of the latest measured delivery
 
     def stats(self) -> dict[str, object]:
         return {"count": self.count, "failed": self.failed, "early": self.early,
-                "latency_ms": _pcts(self.latency), "lateness_ms": _pcts(self.lateness)}
+                "last_at": self.last_at, "latency_ms": _pcts(self.latency),
+                "lateness_ms": _pcts(self.lateness)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,6 +66,7 @@ class Sink:
             status = 500
         else:
             self.count += 1
+            self.last_at = now
             self._measure(body, now)
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": answer})

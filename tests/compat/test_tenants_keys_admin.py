@@ -105,7 +105,7 @@ def test_control_api_health_reset_and_deliveries(
 ) -> None:
     health = control.health()
     assert health == {"status": "ok", "version": health["version"], "store": "memory",
-                      "clock": "virtual"}
+                      "clock": "virtual", "pid": health["pid"]}
     endpoint.respond_with([503, 200])
     result = client.message.publish(url=endpoint.url_for("/d"), body="log me")
     control.advance(13)

@@ -5,11 +5,11 @@ log the event). Other areas are handed to the features that use them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from . import protocol as p
 from .messages.lifecycle import check_transition
-from .model import LogEvent, Message, Response, State
+from .model import LogEvent, Message, Response, State, changed
 from .ports import Clock, HistoryStore, IdSource, MessageStore
 
 
@@ -37,6 +37,14 @@ class Context:
     def now_ms(self) -> int:
         return self.clock.now_ms()
 
+    def arrival_ms(self) -> int:
+        """Now, rounded up to a whole millisecond on a real clock (`now_ms` rounds down): a
+        delay counted from it never ends before the same delay counted by the sender."""
+        now_ms = self.clock.now_ms()
+        if not self.clock.virtual and self.clock.now() * 1000 > now_ms:
+            return now_ms + 1
+        return now_ms
+
     def log(
         self,
         message: Message,
@@ -60,7 +68,7 @@ class Context:
     def save(self, message: Message, state: State, **changes: object) -> Message:
         """Store a copy of `message` in `state`, with other field changes."""
         check_transition(message.state, state)
-        updated = replace(message, state=state, **changes)  # type: ignore[arg-type]
+        updated = changed(message, state=state, **changes)
         self.messages.put_message(updated)
         return updated
 

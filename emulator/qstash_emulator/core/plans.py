@@ -103,12 +103,19 @@ class Plans:
 
     def limit(self, tenant: str, name: str) -> int | None:
         """A limit of `tenant`: its own setting, else the emulator-wide one, else the plan's."""
+        return self.limits_of(tenant, (name,))[0]
+
+    def limits_of(self, tenant: str, names: tuple[str, ...]) -> tuple[int | None, ...]:
+        """Several limits of `tenant` with one look-up of its settings (a publish needs four)."""
         state = self._settings(tenant)
-        if state is not None and name in state.overrides:
-            return state.overrides[name]
-        if name in self.overrides and (state is None or state.plan is None):
-            return self.overrides[name]
-        return getattr(self.plan(tenant), name)  # type: ignore[no-any-return]
+        plan = PLANS[(state.plan if state and state.plan else None) or self.plan_name]
+        own = state.overrides if state is not None else {}
+        shared = self.overrides if state is None or state.plan is None else {}
+        return tuple(
+            own[name] if name in own else shared[name] if name in shared
+            else getattr(plan, name)
+            for name in names
+        )
 
     def limits(self, tenant: str) -> dict[str, int | None]:
         return {name: self.limit(tenant, name) for name in LIMIT_NAMES}

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import aiohttp
-import httpx
 from yarl import URL
 
+if TYPE_CHECKING:  # both imported when first used: start-up does not pay for them
+    import aiohttp
+    import httpx
+
 from ..core.model import DeliveryRequest, Response
+
+
+def _load_aiohttp() -> None:
+    """Import aiohttp at the first delivery (its import builds TLS contexts: about 0.1 s)."""
+    global aiohttp
+    import aiohttp
 
 
 class AiohttpDispatcher:
@@ -26,6 +35,7 @@ class AiohttpDispatcher:
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
+            _load_aiohttp()
             connector = aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
         return self._session
@@ -60,9 +70,13 @@ class HttpxDispatcher:
     """Delivers with httpx; pass `transport=httpx.ASGITransport(app)` to stay in-process."""
 
     def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        import httpx
+
         self._client = httpx.AsyncClient(transport=transport, follow_redirects=False)
 
     async def dispatch(self, request: DeliveryRequest) -> Response:
+        import httpx
+
         try:
             answer = await self._client.request(
                 request.method,

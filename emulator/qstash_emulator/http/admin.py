@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,6 +30,7 @@ async def health(request: Request) -> Response:
         "version": VERSION,
         "store": emulator.store_name,
         "clock": "virtual" if emulator.clock.virtual else "real",
+        "pid": os.getpid(),  # which process answered (one of several with --workers)
     })
 
 

@@ -17,6 +17,7 @@ from ..clocks import wall_wait
 from ..core import protocol as p
 from ..core.errors import BurstLimited
 from ..core.harness.model import API_PREFIX, Outage, OutageMode
+from .common import TENANT_KEY
 
 if TYPE_CHECKING:
     from ..emulator import Emulator
@@ -54,9 +55,13 @@ class Guard:
         await self.app(scope, receive, send)
 
     def _tenant(self, scope: Scope) -> str | None:
+        """The caller's tenant name, also left in the scope so handlers need not look again."""
         token = _token(scope)
         found = self.emulator.service.resolve(token) if token else None
-        return found.name if found else None
+        if found is None:
+            return None
+        scope[TENANT_KEY] = found
+        return found.name
 
     async def _fail(self, outage: Outage, receive: Receive, send: Send) -> None:
         if outage.mode is OutageMode.ERROR:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from ..core.messages.publish import Published, PublishRequest, parse_batch
 from .common import (
     FastJSON,
+    PlainASGI,
+    answer_json,
     caller_ip,
     emulator_of,
     publish_config,
@@ -32,8 +35,9 @@ def _rendered(results: list[Published]) -> object:
     return [_published(result) for result in results]
 
 
-async def publish_to(request: Request, queue: str | None = None) -> Response:
-    """Publish (or, with `queue`, enqueue) the request's body to its path's destination."""
+async def _answer(request: Request, queue: str | None) -> tuple[int, object, dict[str, str]]:
+    """Publish (or, with `queue`, enqueue) the request's body to its path's destination: the
+    status, the JSON content and the quota headers of the answer."""
     tenant = tenant_of(request)
     headers, destination_query = publish_config(request)
     destination = raw_destination(request, 3 if queue is None else 4)
@@ -44,13 +48,20 @@ async def publish_to(request: Request, queue: str | None = None) -> Response:
     published = PublishRequest(destination, headers, body, queue)
     results = await emulator.stored(lambda: emulator.service.publish(
         tenant.name, published, caller_ip(request)))
-    duplicate = all(result.deduplicated for result in results)
-    quota = emulator.service.quota_headers(tenant.name)
-    return FastJSON(_rendered(results), status_code=202 if duplicate else 200, headers=quota)
+    status = 202 if all(result.deduplicated for result in results) else 200
+    return status, _rendered(results), emulator.service.quota_headers(tenant.name)
 
 
-async def publish(request: Request) -> Response:
-    return await publish_to(request)
+async def publish_to(request: Request, queue: str | None = None) -> Response:
+    status, content, quota = await _answer(request, queue)
+    return FastJSON(content, status_code=status, headers=quota)
+
+
+async def publish(scope: Scope, receive: Receive, send: Send) -> None:
+    """`POST /v2/publish/{destination}` as a plain ASGI app: the busiest route answers without
+    a Response object (errors still reach the app's one error table by raising)."""
+    status, content, quota = await _answer(Request(scope, receive), None)
+    await answer_json(send, status, content, quota)
 
 
 async def batch(request: Request) -> Response:
@@ -64,6 +75,6 @@ async def batch(request: Request) -> Response:
 
 
 routes = [
-    Route("/v2/publish/{destination:path}", publish, methods=["POST"]),
+    Route("/v2/publish/{destination:path}", PlainASGI(publish), methods=["POST"]),
     Route("/v2/batch", batch, methods=["POST"]),
 ]

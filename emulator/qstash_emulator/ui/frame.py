@@ -20,13 +20,13 @@ from ..settings import loopback_only
 from . import format as fmt
 from .counts import CountsCache
 from .nav import NAV, active_entry
+from .paths import PREFIX as PREFIX
 from .views import figures
 
 if TYPE_CHECKING:
     from ..core.service import Service
     from ..emulator import Emulator
 
-PREFIX = "/__emulator__/ui"
 TOKEN_COOKIE = "qstash_emulator_ui_token"
 DEFAULT_KEY = DEV_USERS[0].name
 TOKEN_FIRST = "this emulator is reachable from other machines: enter the tenant's token first"

@@ -109,6 +109,9 @@ def parse_window(raw: object) -> Window:
     return Window(str(raw))
 
 
+MESSAGE_WINDOWS = ("daily", "monthly")
+
+
 class Quotas:
     """Per-tenant message windows and the burst limit, with limits looked up in `plans`.
 
@@ -136,10 +139,9 @@ class Quotas:
         """Would `count` more messages fit in both windows? (Nothing is counted.)"""
         now = self._now(now_ms)
         verdict = Verdict(True)
-        for window in (Window.DAILY, Window.MONTHLY):
-            if self.limit(tenant, window.value) is None and not (
-                self._exhausted_flag(tenant, window, now)
-            ):
+        limits = self.plans.limits_of(tenant, MESSAGE_WINDOWS)
+        for window, limit in zip((Window.DAILY, Window.MONTHLY), limits, strict=True):
+            if limit is None and not self._exhausted_flag(tenant, window, now):
                 continue
             status = self.status(tenant, window, now)
             current = _verdict(status)

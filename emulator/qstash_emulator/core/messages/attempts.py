@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .. import protocol as p
 from ..context import Context
 from ..gating.admission import Admission
@@ -18,6 +16,7 @@ from ..model import (
     Message,
     Response,
     State,
+    changed,
 )
 from .hooks import MessageHooks, NoHooks
 from .lifecycle import callback_body, callback_message, decide, error_text
@@ -142,7 +141,7 @@ class Attempts:
             if done.workflow is not None:
                 self.hooks.delivered(done, response)
             return
-        failed = replace(message, last_response=response)
+        failed = changed(message, last_response=response)
         self.ctx.log(failed, State.ERROR, error=error_text(response), response=response)
         if decision.state is State.RETRY:
             assert decision.next_attempt_ms is not None

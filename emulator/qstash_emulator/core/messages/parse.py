@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -19,6 +20,10 @@ from ..model import CallbackSpec, FlowControl, Message, Redaction
 from .delay_expression import InvalidRetryDelay, RetryDelayExpression
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+METHOD_NAMES = {name: name for name in METHODS}
+NO_REDACTION = Redaction()
+SHARED_VALUE_CHARS = 100  # header values up to this long are kept once for all messages
+SINGLE_SLASH = re.compile(r"^(https?):/(?!/)")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
 NOT_FORWARDED = p.TRANSPORT_HEADERS | {"authorization"}
 REDACT_HEADER = re.compile(r"^headers?\[(?P<name>[^\]]+)\]$")
@@ -59,7 +64,8 @@ def parse_destination(raw: str) -> Destination:
     destination = raw.strip()
     if not destination:
         raise BadRequest(p.EMPTY_DESTINATION)
-    destination = re.sub(r"^(https?):/(?!/)", r"\1://", destination)
+    if destination.startswith(("http:/", "https:/")) and "//" not in destination[:8]:
+        destination = SINGLE_SLASH.sub(r"\1://", destination)
     if destination.startswith(("http://", "https://")):
         if not urlsplit(destination).hostname:
             raise BadRequest(f"invalid destination url: {destination!r} has no host")
@@ -78,8 +84,21 @@ def parse_publish(
     caller_ip: str | None = None,
 ) -> Parsed:
     """Validate a publish. `headers` has lower-cased names (query config merged in)."""
+    return parse_publish_to(parse_destination(destination), headers, body, now_ms=now_ms,
+                            caller_ip=caller_ip)
+
+
+def parse_publish_to(
+    destination: Destination,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now_ms: int,
+    caller_ip: str | None = None,
+) -> Parsed:
+    """`parse_publish` for a destination already parsed."""
     try:
-        return _parse(parse_destination(destination), headers, body, now_ms, caller_ip)
+        return _parse(destination, headers, body, now_ms, caller_ip)
     except (ValueError, InvalidDuration, InvalidRetryDelay) as exc:
         raise BadRequest(str(exc)) from exc
 
@@ -111,8 +130,10 @@ def _parse(
 
 
 def _method(value: str | None) -> str:
-    method = (value or "POST").strip().upper()
-    if method not in METHODS:
+    if value is None:
+        return "POST"
+    method = METHOD_NAMES.get(value.strip().upper())  # the one shared string of each name
+    if method is None:
         raise ValueError(f"invalid {p.METHOD} header: {value!r}")
     return method
 
@@ -176,7 +197,10 @@ def _forwarded(h: Mapping[str, str]) -> dict[str, str]:
     else:
         forwarded = {}
     if p.CONTENT_TYPE in h:
-        forwarded["Content-Type"] = h[p.CONTENT_TYPE]
+        content_type = h[p.CONTENT_TYPE]  # a handful of values across millions of messages
+        if len(content_type) <= SHARED_VALUE_CHARS:
+            content_type = sys.intern(content_type)
+        forwarded["Content-Type"] = content_type
     for name, value in h.items():
         if name.startswith(p.FORWARD_PREFIX):
             _forward(forwarded, name[len(p.FORWARD_PREFIX):], value)
@@ -231,7 +255,7 @@ def _labels(value: str | None) -> tuple[str, ...]:
 
 def _redaction(value: str | None) -> Redaction:
     if value is None:
-        return Redaction()
+        return NO_REDACTION
     body = all_headers = False
     names: set[str] = set()
     for item in (part.strip() for part in value.split(",")):

@@ -12,12 +12,14 @@ from ..errors import BadRequest, PayloadTooLarge
 from ..gating.admission import Admission
 from ..gating.queues import Queues, enqueued
 from ..harness.quotas import Quotas
-from ..model import DlqEntry, Kind, Message, State, WorkflowRef
+from ..model import DlqEntry, Kind, Message, State, WorkflowRef, changed
 from ..plans import Plans
 from ..ports import UrlGroupStore
 from ..url_groups.url_groups import Target, targets, with_group_defaults
 from .hooks import MessageHooks, NoHooks
-from .parse import Parsed, parse_destination, parse_publish
+from .parse import Parsed, parse_destination, parse_publish, parse_publish_to
+
+PLAN_LIMITS = ("max_body_bytes", "max_delay_s", "max_retries", "max_timeout_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +58,11 @@ class Publisher:
         if len(request.body) > limit:
             raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=limit))
         destination = parse_destination(request.destination)
-        parsed = parse_publish(
-            request.destination,
+        parsed = parse_publish_to(
+            destination,
             with_group_defaults(self.url_group_store, tenant, destination, request.headers),
             request.body,
-            now_ms=self.ctx.now_ms(),
+            now_ms=self.ctx.arrival_ms(),
             caller_ip=caller_ip,
         )
         if request.queue is not None:
@@ -103,20 +105,17 @@ class Publisher:
         """The template as the tenant's plan allows it: a body over the size limit (413) and a
         delay beyond the maximum (400) are refused; retries and timeout above the plan's
         maximum are capped, so `maxRetries` shows the value used."""
-        limit = self.plans.limit(tenant, "max_body_bytes")
+        limit, max_delay_s, max_retries, max_timeout_s = self.plans.limits_of(tenant, PLAN_LIMITS)
         emulator_limit = self.ctx.limits.max_body_bytes
         body_limit = emulator_limit if limit is None else min(limit, emulator_limit)
         if len(template.body) > body_limit:
             raise PayloadTooLarge(p.BODY_TOO_LARGE.format(limit=body_limit))
-        max_delay_s = self.plans.limit(tenant, "max_delay_s")
         if max_delay_s is not None and template.not_before_ms - template.created_at_ms > (
                 max_delay_s * 1000):
             raise BadRequest(p.DELAY_ABOVE_PLAN.format(field=p.DELAY, limit=max_delay_s))
         changes: dict[str, object] = {}
-        max_retries = self.plans.limit(tenant, "max_retries")
         if max_retries is not None and template.max_retries > max_retries:
             changes["max_retries"] = max_retries
-        max_timeout_s = self.plans.limit(tenant, "max_timeout_s")
         if max_timeout_s is not None and (template.timeout_s or 0) > max_timeout_s:
             changes["timeout_s"] = max_timeout_s
         return replace(template, **changes) if changes else template  # type: ignore[arg-type]
@@ -135,7 +134,7 @@ class Publisher:
             if existing is not None:
                 return Published(existing, url, deduplicated=True, url_group=target.topic_name)
         template = parsed.template
-        message = replace(
+        message = changed(
             template, message_id=message_id, tenant=tenant, url=url,
             topic_name=target.topic_name, endpoint_name=target.endpoint_name,
             due_at_ms=template.not_before_ms,
@@ -154,7 +153,7 @@ class Publisher:
         self.gates.on_accept(message)
         enlist = self.gates.joins_queue_now(message, self.ctx.now_ms())
         if message.enlisted != enlist:  # e.g. a DLQ retry copies its source's flag
-            message = replace(message, enlisted=enlist)
+            message = changed(message, enlisted=enlist)
         self.ctx.messages.put_message(message)
         self.ctx.log(message, State.CREATED)
         if enlist:

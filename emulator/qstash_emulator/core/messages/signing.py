@@ -7,15 +7,11 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from functools import lru_cache
-
-from jwt.algorithms import HMACAlgorithm
 
 from ..protocol import BASE58
 
 ISSUER = "Upstash"
 LIFETIME_S = 300
-HS256 = HMACAlgorithm(HMACAlgorithm.SHA256)
 HEADER_SEGMENT = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
 
 
@@ -48,14 +44,9 @@ def sign(key: str, claims: SignatureClaims) -> str:
     }
     encoded = json.dumps(payload, separators=(",", ":")).encode()
     signing_input = HEADER_SEGMENT + b"." + base64.urlsafe_b64encode(encoded).rstrip(b"=")
-    signature = HS256.sign(signing_input, _prepared(key))
+    # HS256 is HMAC-SHA256 keyed with the key's UTF-8 text (as PyJWT signs it)
+    signature = hmac.new(key.encode(), signing_input, hashlib.sha256).digest()
     return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
-
-
-@lru_cache(maxsize=4096)
-def _prepared(key: str) -> bytes:
-    """PyJWT's key preparation (it checks the key is not a PEM/SSH key) done once per key."""
-    return HS256.prepare_key(key)
 
 
 def derive_key(secret: str, purpose: str) -> str:

@@ -1,0 +1,214 @@
+"""The emulator against its ceilings, driven by `wrk` (`scenarios.bench.wrk`), in one run.
+
+Every server is its own process under the same uvicorn set-up (uvloop, httptools); wrk runs
+with one thread and 64 connections against each in turn, and prints its own CPU share so that
+its headroom is visible. Phases:
+
+  bare       ceiling 1: a bare Starlette POST endpoint (requests/s)
+  toy        ceiling 2: accept -> asyncio.Queue -> aiohttp (publishes/s, deliveries/s end to
+             end, p99 publish-to-delivery latency at fixed rates)
+  memory     the emulator, memory store: publishes/s with nothing due (delayed 1 h, its own
+             process), publishes/s with deliveries running, deliveries/s end to end, p99 at the
+             same fixed rates, lateness of delayed messages (never early)
+  redis      the emulator on a private redis-server: publishes/s and deliveries/s, with
+             1 and `--workers 2` processes when the build has them
+
+    python -m scenarios.bench.throughput                # about two minutes
+    python -m scenarios.bench.throughput --seconds 2 --rates 1000 --delayed 200 --no-redis
+
+Prints each figure with its ceiling, the ratio and the target; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from qstash_emulator.core.tenants import DEFAULT_TOKEN
+
+from .load import sink_stats
+from .processes import bench_server, emulator_command, free_port, redis_server, running, wait_up
+from .throughput_report import report
+from .wrk import WrkRun, run_wrk
+
+SETTLE_S = 0.5
+WAIT_S = 120.0
+
+
+@dataclass
+class Plan:
+    seconds: float = 10.0
+    rates: Sequence[int] = (1_000, 2_000, 3_000)
+    rate_seconds: float = 5.0
+    delayed: int = 2_000
+    connections: int = 64
+    redis: bool = True
+    workers: Sequence[int] = (1, 2)
+
+
+@dataclass
+class Figures:
+    values: dict[str, float | None] = field(default_factory=dict)
+    generator_cpu: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class Run:
+    def __init__(self, http: aiohttp.ClientSession, sink: str, plan: Plan) -> None:
+        self.http, self.sink, self.plan = http, sink, plan
+        self.f = Figures()
+
+    def wrk(self, base: str, *, seconds: float | None = None, rate: float = 0.0,
+            delays: tuple[int, int] = (0, 0), path: str = "/hook") -> WrkRun:
+        target = f"/v2/publish/{self.sink}{path}"
+        done = run_wrk(base, target, DEFAULT_TOKEN, seconds or self.plan.seconds,
+                       self.plan.connections, rate, delays)
+        self.f.generator_cpu.append(done.generator_cpu)
+        if done.errors:
+            self.f.notes.append(f"{base}: {done.errors} failed requests of {done.requests}")
+        return done
+
+    async def delivered(self, run: WrkRun) -> dict[str, Any]:
+        """The sink's figures once every publish of `run` arrived (and the stragglers)."""
+        deadline = time.perf_counter() + WAIT_S
+        while (stats := await sink_stats(self.http, self.sink))["count"] < run.requests:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"only {stats['count']} of {run.requests} delivered")
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(SETTLE_S)
+        return await sink_stats(self.http, self.sink)
+
+    async def bare(self) -> None:
+        async with self.server("bare") as base:
+            self.f.values["bare_rps"] = self.wrk(base).rate
+
+    async def queue(self, name: str, base: str) -> None:
+        """Publishes/s and deliveries/s end to end, then p99 latency at each fixed rate."""
+        await self.end_to_end(name, base)
+        for rate in self.plan.rates:
+            await sink_stats(self.http, self.sink, reset=True)
+            paced = self.wrk(base, seconds=self.plan.rate_seconds, rate=rate)
+            latency = (await self.delivered(paced))["latency_ms"]
+            self.f.values[f"{name}_p99_ms_{rate}"] = latency["p99"]
+            self.f.values[f"{name}_rate_{rate}"] = paced.rate
+
+    async def lateness(self, name: str, base: str) -> None:
+        await sink_stats(self.http, self.sink, reset=True)
+        seconds = max(1, round(self.plan.delayed / 2_000))  # wrk takes whole seconds
+        run = self.wrk(base, seconds=seconds, rate=self.plan.delayed / seconds, delays=(1, 2))
+        stats = await self.delivered(run)
+        lateness = stats["lateness_ms"]
+        self.f.values[f"{name}_lateness_p99_ms"] = lateness["p99"]
+        self.f.values[f"{name}_early"] = stats["early"]
+        self.f.values[f"{name}_delayed"] = run.requests
+
+    async def toy(self) -> None:
+        async with self.server("toy") as base:
+            await self.queue("toy", base)
+
+    async def memory(self) -> None:
+        async with self.emulator() as base:
+            run = self.wrk(base, delays=(3_600, 3_600))
+            self.f.values["memory_idle_publish_rps"] = run.rate
+        async with self.emulator() as base:
+            await self.queue("memory", base)
+            await self.lateness("memory", base)
+
+    async def redis(self) -> None:
+        if shutil.which("redis-server") is None:
+            self.f.notes.append("redis store: no redis-server binary")
+            return
+        for workers in self.plan.workers:
+            extra = ("--workers", str(workers)) if workers > 1 else ()
+            with redis_server(None) as url:
+                try:
+                    async with self.emulator("--store", url, *extra) as base:
+                        await self.end_to_end(f"redis{workers}", base)
+                except RuntimeError as exc:
+                    self.f.notes.append(f"redis store, {workers} workers: {exc}")
+
+    async def end_to_end(self, name: str, base: str) -> None:
+        """Publishes/s (closed loop, deliveries running) and deliveries/s end to end."""
+        await sink_stats(self.http, self.sink, reset=True)
+        run = self.wrk(base)
+        stats = await self.delivered(run)
+        self.f.values[f"{name}_publish_rps"] = run.rate
+        span = float(stats["last_at"]) - run.started_at
+        self.f.values[f"{name}_deliveries_ps"] = int(stats["count"]) / span
+
+    def server(self, kind: str) -> _Process:
+        port = free_port()
+        return _Process(self.http, bench_server(kind, port), f"http://127.0.0.1:{port}",
+                        "/v2/publish/warm")
+
+    def emulator(self, *args: str) -> _Process:
+        port = free_port()
+        return _Process(self.http, running(emulator_command(port, *args)),
+                        f"http://127.0.0.1:{port}", "/__emulator__/health")
+
+
+class _Process:
+    """A server process for an `async with` block, which gets its base URL once it answers."""
+
+    def __init__(self, http: aiohttp.ClientSession,
+                 process: AbstractContextManager[subprocess.Popen[bytes]], base: str,
+                 probe: str) -> None:
+        self.http, self.process, self.base, self.probe = http, process, base, probe
+
+    async def __aenter__(self) -> str:
+        proc = self.process.__enter__()
+        try:
+            await wait_up(self.http, self.base + self.probe, proc)
+        except BaseException:
+            self.process.__exit__(None, None, None)
+            raise
+        return self.base
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.process.__exit__(None, None, None)
+
+
+async def measure(plan: Plan) -> Figures:
+    port = free_port()
+    async with aiohttp.ClientSession() as http:
+        with bench_server("sink", port) as sink_proc:
+            sink = f"http://127.0.0.1:{port}"
+            await wait_up(http, sink + "/stats", sink_proc)
+            run = Run(http, sink, plan)
+            for name, step in (("bare", run.bare), ("toy", run.toy),
+                               ("memory", run.memory), ("redis", run.redis)):
+                if name == "redis" and not plan.redis:
+                    continue
+                print(f"... {name}", file=sys.stderr, flush=True)
+                await step()
+    return run.f
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="each closed-loop run")
+    parser.add_argument("--rates", type=int, nargs="+", default=[1_000, 2_000, 3_000])
+    parser.add_argument("--rate-seconds", type=float, default=5.0, help="each paced run")
+    parser.add_argument("--delayed", type=int, default=2_000, help="delayed messages (1-2 s)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                        help="Redis store: worker process counts to measure")
+    parser.add_argument("--no-redis", action="store_true")
+    args = parser.parse_args()
+    plan = Plan(args.seconds, args.rates, args.rate_seconds, args.delayed, args.connections,
+                not args.no_redis, args.workers)
+    report(asyncio.run(measure(plan)), plan.rates)
+
+
+if __name__ == "__main__":
+    main()
