@@ -72,6 +72,7 @@ class Shop:
 
 @pytest.fixture
 def shop(emulator_url: str) -> Iterator[Shop]:
+    """Tests ask for it before `page`, so that the page closes before the tenant is reset."""
     token = f"wf-ui-{uuid.uuid4().hex}"
     keys = derived_keys(token)
     journal = Journal()
@@ -92,7 +93,7 @@ def step(page: Any, name: str) -> Any:
     return page.locator(f'tr[data-step="{name}"]')
 
 
-def test_a_run_appears_live_and_its_steps_fill_the_timeline(page: Any, shop: Shop) -> None:
+def test_a_run_appears_live_and_its_steps_fill_the_timeline(shop: Shop, page: Any) -> None:
     page.goto(shop.page())
     expect(page.get_by_text("No workflow runs match.")).to_be_visible()
     expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "on")
@@ -129,7 +130,7 @@ def test_a_run_appears_live_and_its_steps_fill_the_timeline(page: Any, shop: Sho
     assert shop.journal.names == ["reserve", "price", "confirm"]
 
 
-def test_the_list_filters_by_state_and_pages_newest_first(page: Any, shop: Shop) -> None:
+def test_the_list_filters_by_state_and_pages_newest_first(shop: Shop, page: Any) -> None:
     started = [shop.start()]
     shop.control.advance(WEEK_S)  # the first run succeeds
     shop.journal.run_ids.clear()
@@ -154,7 +155,7 @@ def wait_for_approval(shop: Shop, run_id: str, event_id: str) -> None:
                                 "concurrent": 1}}).raise_for_status()
 
 
-def test_a_waiting_run_shows_its_waiter_until_the_event_comes(page: Any, shop: Shop) -> None:
+def test_a_waiting_run_shows_its_waiter_until_the_event_comes(shop: Shop, page: Any) -> None:
     run_id = shop.start()
     event_id = f"approved-{run_id}"
     page.goto(shop.page(f"/workflows/{run_id}"))
@@ -195,7 +196,7 @@ def js_app(shop: Shop) -> Iterator[NodeApp]:
 
 
 def test_a_js_sdk_run_waiting_for_an_event_shows_it_live(
-    page: Any, shop: Shop, js_app: NodeApp
+    shop: Shop, js_app: NodeApp, page: Any
 ) -> None:
     event_id = f"approval-{uuid.uuid4().hex[:8]}"
     run_id = js_app.sdk("trigger", url=js_app.workflow_url("waiter"),
@@ -213,7 +214,7 @@ def test_a_js_sdk_run_waiting_for_an_event_shows_it_live(
     expect(page.locator(f'tr[data-event-id="{event_id}-never"]')).to_contain_text("never")
 
 
-def test_cancel_from_the_page_cancels_the_run(page: Any, shop: Shop) -> None:
+def test_cancel_from_the_page_cancels_the_run(shop: Shop, page: Any) -> None:
     run_id = shop.start()
     wait_for_approval(shop, run_id, "never")
     page.goto(shop.page(f"/workflows/{run_id}"))
