@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from .core.errors import StoreUnavailable
+
 LOG = logging.getLogger("qstash_emulator")
 OUTSIDE_MODULES = frozenset({"redis", "aiohttp"})
 
@@ -12,7 +14,8 @@ OUTSIDE_MODULES = frozenset({"redis", "aiohttp"})
 def outside_failure(exc: BaseException) -> bool:
     """A failure of something outside the emulator (the store, the network), not a bug."""
     module = type(exc).__module__.split(".")[0]
-    return isinstance(exc, OSError | TimeoutError) or module in OUTSIDE_MODULES
+    outside = (OSError, TimeoutError, StoreUnavailable)
+    return isinstance(exc, outside) or module in OUTSIDE_MODULES
 
 
 def report(what: str, exc: BaseException) -> None:

@@ -118,7 +118,7 @@ def test_a_paused_redis_never_holds_the_emulator_and_errors_store_nothing(
         try:
             refused = [publish(http, endpoint.url, "during-0")]  # reaches the stopped Redis
             health = http.get("/__emulator__/health", timeout=1.0)
-            clock = http.get("/__emulator__/clock", timeout=1.0)
+            clock = http.get("/__emulator__/clock", headers=AUTH, timeout=1.0)
             refused += [publish(http, endpoint.url, f"during-{n}") for n in range(1, 4)]
             time.sleep(max(0.0, PAUSE_S - (time.monotonic() - stopped_at)))
         finally:

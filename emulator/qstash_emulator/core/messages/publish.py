@@ -151,7 +151,7 @@ class Publisher:
         if message.kind is Kind.MESSAGE:
             self.quotas.charge(message.tenant)
         self.gates.on_accept(message)
-        enlist = self.gates.joins_queue_now(message, self.ctx.now_ms())
+        enlist = self.gates.joins_queue_now(message, self.ctx.arrival_ms())
         if message.enlisted != enlist:  # e.g. a DLQ retry copies its source's flag
             message = changed(message, enlisted=enlist)
         self.ctx.messages.put_message(message)
