@@ -25,7 +25,7 @@ from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
 from pytest_qstash.server import EmulatorServer
 from pytest_qstash.serving import ServerThread
-from qstash_emulator.core.tenants import derived_keys
+from qstash_emulator.core.tenants import derived_keys, tenant_id
 from qstash_emulator.ui.format import when
 from qstash_emulator.ui.frame import choice_for
 
@@ -83,7 +83,7 @@ def shop(emulator_url: str) -> Iterator[Shop]:
         quote.respond_with(200, path="/quote", body=json.dumps({"quote": "Q-7"}),
                            headers={"Content-Type": "application/json"})
         control.quota()  # the tenant is known to the dashboard from here on
-        yield Shop(emulator_url, token, choice_for(token, exposed=False).key,
+        yield Shop(emulator_url, token, choice_for(tenant_id(token), exposed=False).key,
                    f"{served.url}/order", journal, QStash(token, base_url=emulator_url,
                                                           retry=False), control, runs, quote)
         control.reset()
