@@ -3,6 +3,7 @@ per test, the official SDK pointed at it, and a real recording destination."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -11,9 +12,13 @@ from qstash import AsyncQStash, QStash, Receiver
 
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
-from pytest_qstash.server import EmulatorServer
+from pytest_qstash.server import PATIENT_STORE_TIMEOUT_MS, EmulatorServer
 from qstash_emulator.core.model import SigningKeys
 from qstash_emulator.core.tenants import derived_keys
+
+# Emulators the tests start from the command line are as patient with a busy Redis as
+# EmulatorServer's (see PATIENT_STORE_TIMEOUT_MS); the pause tests set their own timeout.
+os.environ.setdefault("QSTASH_EMULATOR_STORE_TIMEOUT_MS", str(PATIENT_STORE_TIMEOUT_MS))
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from qstash_emulator import Emulator
     from qstash_emulator.core.ports import Clock
 
+PATIENT_STORE_TIMEOUT_MS = 1000
+"""How long Redis may take before a test's emulator counts it unavailable. Tests share busy
+machines, where Redis is now and then starved for longer than the server's default (75 ms);
+a test that pauses Redis on purpose passes its own `store_timeout_ms`."""
+
 
 class EmulatorServer:
     """Start an emulator on a free loopback port (or attach to `url`), no pytest needed.
@@ -44,7 +49,8 @@ class EmulatorServer:
             return self
         from qstash_emulator import Emulator, Settings, create_app
 
-        settings = Settings(**{"port": 0, **self._settings})
+        settings = Settings(**{"port": 0, "store_timeout_ms": PATIENT_STORE_TIMEOUT_MS,
+                               **self._settings})
         self.emulator = Emulator(settings, clock=self._clock(settings.clock))
         from qstash_emulator.http.wire import EmulatorHttpProtocol
 

@@ -106,7 +106,7 @@ def test_a_paused_redis_never_holds_the_emulator_and_errors_store_nothing(
     url, process = stoppable_redis
     prefix = unique_prefix("pause")
     with (
-        EmulatorServer(clock="real", store=url, store_prefix=prefix) as server,
+        EmulatorServer(clock="real", store=url, store_prefix=prefix, store_timeout_ms=75) as server,
         Endpoint() as endpoint,
         httpx.Client(base_url=server.url, timeout=10) as http,
     ):

@@ -15,6 +15,7 @@ from test_cli import CliProcess, free_port
 
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.endpoint import Endpoint
+from pytest_qstash.server import PATIENT_STORE_TIMEOUT_MS
 
 WAIT_S = 30.0
 
@@ -43,7 +44,7 @@ def test_two_workers_share_the_port_the_work_and_the_clock(token: str, endpoint:
     port = free_port()
     with private_redis() as redis_url, CliProcess(
             ["--port", str(port), "--store", redis_url, "--workers", "2", "--clock", "virtual",
-             "--any-token"]) as cli:
+             "--any-token", "--store-timeout-ms", str(PATIENT_STORE_TIMEOUT_MS)]) as cli:
         url = cli.startup()["QSTASH_URL"]
         cli.wait_healthy(url)
         assert len(answering_pids(url)) == 2
