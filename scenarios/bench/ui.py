@@ -44,6 +44,8 @@ import aiohttp
 
 from qstash_emulator.core.tenants import DEFAULT_TOKEN
 
+from .processes import delete_prefix
+
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = DEFAULT_TOKEN
 UI = "/__emulator__/ui"
@@ -348,19 +350,6 @@ def main() -> None:
             asyncio.run(run(args, ["--store", url, "--store-prefix", prefix]))
         finally:
             delete_prefix(url, prefix)
-
-
-def delete_prefix(url: str, prefix: str) -> None:
-    """Remove every key the run left under `prefix` (never anything else)."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-        for start in range(0, len(keys), 500):
-            client.delete(*keys[start:start + 500])
-    finally:
-        client.close()
 
 
 if __name__ == "__main__":
