@@ -26,12 +26,37 @@ def _load_aiohttp() -> None:
     import aiohttp
 
 
+PARSED_URLS_KEPT = 1024
+"""Destination URLs kept parsed (most deliveries go to a few URLs; parsing one costs more than
+the rest of building the request)."""
+NO_SKIP: tuple[str, ...] = ()
+SKIP_CONTENT_TYPE = ("Content-Type",)
+
+
 class AiohttpDispatcher:
     """Delivers over a shared aiohttp session with up to `connections` open sockets."""
 
     def __init__(self, connections: int = 256) -> None:
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    def _url(self, url: str) -> URL:
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= PARSED_URLS_KEPT:
+                self._urls.clear()
+            parsed = self._urls[url] = URL(url, encoded=True)
+        return parsed
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            if len(self._timeouts) >= PARSED_URLS_KEPT:
+                self._timeouts.clear()
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return timeout
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -42,14 +67,14 @@ class AiohttpDispatcher:
 
     async def dispatch(self, request: DeliveryRequest) -> Response:
         session = self._open()
-        skip = () if "Content-Type" in request.headers else ("Content-Type",)
+        skip = NO_SKIP if "Content-Type" in request.headers else SKIP_CONTENT_TYPE
         try:
             async with session.request(
                 request.method,
-                URL(request.url, encoded=True),
+                self._url(request.url),
                 headers=request.headers,
                 data=request.body,
-                timeout=aiohttp.ClientTimeout(total=request.timeout_s),
+                timeout=self._timeout(request.timeout_s),
                 allow_redirects=False,
                 skip_auto_headers=skip,
             ) as answer:

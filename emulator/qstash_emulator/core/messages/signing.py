@@ -13,6 +13,7 @@ from ..protocol import BASE58
 ISSUER = "Upstash"
 LIFETIME_S = 300
 HEADER_SEGMENT = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # built once: signing runs per attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +43,10 @@ def sign(key: str, claims: SignatureClaims) -> str:
         "jti": claims.jwt_id,
         "body": claims.body_hash if claims.body_hash is not None else body_hash(claims.body),
     }
-    encoded = json.dumps(payload, separators=(",", ":")).encode()
+    encoded = _COMPACT_JSON.encode(payload).encode()
     signing_input = HEADER_SEGMENT + b"." + base64.urlsafe_b64encode(encoded).rstrip(b"=")
     # HS256 is HMAC-SHA256 keyed with the key's UTF-8 text (as PyJWT signs it)
-    signature = hmac.new(key.encode(), signing_input, hashlib.sha256).digest()
+    signature = hmac.digest(key.encode(), signing_input, "sha256")
     return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
 
 
