@@ -124,17 +124,10 @@ class Admission:
                 and message.not_before_ms <= now_ms)
 
     def enlist(self, message: Message) -> None:
-        """Join the queue's wait list, and promote from it if the queue has room: another
-        instance may have taken the message from the due set and parked it before it was on
-        the list, and no finishing attempt would promote it then."""
         assert message.queue_name is not None
         with self.gate_store.gate_lock():
             self.gate_store.push_waiting(message.tenant, GateKind.QUEUE.value, message.queue_name,
                                         message.message_id)
-            gate = self._get(message.tenant, GateKind.QUEUE, message.queue_name)
-            now_ms = self.ctx.now_ms()
-            if gate is not None and g.has_room(g.roll(gate, now_ms)):
-                self.pump(message.tenant, gate, now_ms)
 
     def adopt(self, source: Message, callback: Message) -> None:
         """A queued message's callback holds the source's queue slot until it finishes."""
