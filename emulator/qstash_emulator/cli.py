@@ -13,6 +13,7 @@ import gc
 import logging
 import socket
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn
@@ -206,8 +207,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if settings.workers > 1:
         from .workers import serve_workers
 
-        sys.exit(serve_workers(settings.workers, listener,
-                               lambda first: serve(build_emulator(settings), listener, first)))
+        start = time.time()  # every worker's virtual clock starts at the same instant
+        sys.exit(serve_workers(settings.workers, listener, lambda first: serve(
+            build_emulator(settings, clock_start=start), listener, first)))
     serve(build_emulator(settings), listener)
 
 
@@ -226,12 +228,15 @@ def bind(settings: Settings) -> socket.socket:
     return sock
 
 
-def build_emulator(settings: Settings) -> Emulator:
-    """The emulator with its store opened (one line naming the store if it cannot be)."""
+def build_emulator(settings: Settings, clock_start: float | None = None) -> Emulator:
+    """The emulator with its store opened (one line naming the store if it cannot be);
+    `clock_start`: where a virtual clock starts (default: now)."""
+    from .clocks import VirtualClock
     from .emulator import Emulator
 
+    clock = VirtualClock(clock_start) if settings.clock == "virtual" else None
     try:
-        return Emulator(settings)
+        return Emulator(settings, clock=clock)
     except Exception as exc:
         if not _store_error(exc):
             raise
