@@ -8,6 +8,7 @@ in FIFO order whenever the gate has room: at once, when a slot frees, when a rat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from ..context import Context
@@ -123,9 +124,13 @@ class Admission:
         return (message.kind is Kind.MESSAGE and message.queue_name is not None
                 and message.not_before_ms <= now_ms)
 
-    def enlist(self, message: Message) -> None:
+    def enlist(self, message: Message, store: Callable[[Message], None]) -> None:
+        """`store` the message and put it on its queue's wait list as one step for every
+        instance (under the gate lock): another instance that takes it from the due set
+        meanwhile admits it only after the lock, when it is on the list."""
         assert message.queue_name is not None
         with self.gate_store.gate_lock():
+            store(message)
             self.gate_store.push_waiting(message.tenant, GateKind.QUEUE.value, message.queue_name,
                                         message.message_id)
 

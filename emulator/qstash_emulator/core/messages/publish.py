@@ -154,11 +154,15 @@ class Publisher:
         enlist = self.gates.joins_queue_now(message, self.ctx.arrival_ms())
         if message.enlisted != enlist:  # e.g. a DLQ retry copies its source's flag
             message = changed(message, enlisted=enlist)
+        if enlist:
+            self.gates.enlist(message, self._put_new)
+        else:
+            self._put_new(message)
+        self.ctx.wake(message.due_at_ms)
+
+    def _put_new(self, message: Message) -> None:
         self.ctx.messages.put_message(message)
         self.ctx.log(message, State.CREATED)
-        if enlist:
-            self.gates.enlist(message)
-        self.ctx.wake(message.due_at_ms)
 
     def retry_dlq(self, tenant: str, entry: DlqEntry, headers: Mapping[str, str],
                   workflow: WorkflowRef | None = None) -> Message:
