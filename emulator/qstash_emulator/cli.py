@@ -13,7 +13,6 @@ import gc
 import logging
 import socket
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn
@@ -205,9 +204,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     listener = bind(settings)
     settings = replace(settings, port=listener.getsockname()[1])  # --port 0: the one chosen
     if settings.workers > 1:
+        from .clocks import unix_now
         from .workers import serve_workers
 
-        start = time.time()  # every worker's virtual clock starts at the same instant
+        start = unix_now()  # every worker's virtual clock starts at the same instant
         sys.exit(serve_workers(settings.workers, listener, lambda first: serve(
             build_emulator(settings, clock_start=start), listener, first)))
     serve(build_emulator(settings), listener)
