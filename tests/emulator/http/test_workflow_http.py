@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from test_bad_input import Case
 
 from pytest_qstash.control import EmulatorControl
 from pytest_qstash.server import EmulatorServer
@@ -18,15 +18,6 @@ PAGE = Path(__file__).parents[3] / "docs" / "workflow.md"
 APP = "http://127.0.0.1:9/wf"
 
 
-@dataclass(frozen=True)
-class Case:
-    name: str
-    method: str
-    path: str
-    status: int
-    contains: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
 
 
 CASES = [
