@@ -47,7 +47,7 @@ import aiohttp
 from qstash_emulator.core.tenants import DEFAULT_TOKEN
 
 from .processes import delete_prefix
-from .wrk import run_wrk
+from .wrk import WrkRun, run_wrk
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = DEFAULT_TOKEN
@@ -124,7 +124,7 @@ async def wait_up(session: aiohttp.ClientSession, base: str) -> None:
     raise RuntimeError(f"{base} did not come up")
 
 
-async def burst(base: str, total: int, concurrency: int) -> float:
+async def burst(base: str, total: int, concurrency: int) -> WrkRun:
     """Publish `total` messages with `wrk` (C, a small part of a core: the load generator is
     not what the page competes with); returns messages per second. wrk runs in a thread of
     its own, so this process's event loop (the SSE client) goes on meanwhile."""
@@ -133,7 +133,7 @@ async def burst(base: str, total: int, concurrency: int) -> float:
     if run.errors:
         raise RuntimeError(f"{run.errors} of {run.requests} publishes failed, the first with "
                            f"{run.first_error}")
-    return run.rate
+    return run
 
 
 async def follow(base: str, refreshed: Callable[[], None]) -> None:
@@ -218,6 +218,8 @@ class Burst:
     extra_cpu: float
     """Median over rounds of this CPU per message / the no-page one of the same round - 1."""
     refreshes: int
+    generator_cpu: float
+    """The most of one core wrk used in any of this setting's bursts."""
 
 
 async def publishing(base: str, pid: int, total: int, concurrency: int, rounds: int,
@@ -227,6 +229,7 @@ async def publishing(base: str, pid: int, total: int, concurrency: int, rounds: 
     rates: dict[str, list[float]] = {name: [] for name in settings}
     cpu: dict[str, list[float]] = {name: [] for name in settings}
     refreshes: dict[str, int] = dict.fromkeys(settings, 0)
+    generator: dict[str, float] = dict.fromkeys(settings, 0.0)
     await burst(base, total, concurrency)  # warm-up, not counted
     async with aiohttp.ClientSession() as session:
         for _ in range(rounds):
@@ -237,7 +240,9 @@ async def publishing(base: str, pid: int, total: int, concurrency: int, rounds: 
                 async with setting(base) as seen:
                     await asyncio.sleep(SETTLE_S)
                     before = cpu_seconds(pid)
-                    rates[name].append(await burst(base, total, concurrency))
+                    run = await burst(base, total, concurrency)
+                    rates[name].append(run.rate)
+                    generator[name] = max(generator[name], run.generator_cpu)
                     cpu[name].append((cpu_seconds(pid) - before) * 1000 * 1000 / total)
                     await asyncio.sleep(1.0)  # let the page catch up with the last change
                 refreshes[name] += seen[0]
@@ -246,7 +251,7 @@ async def publishing(base: str, pid: int, total: int, concurrency: int, rounds: 
         statistics.median(rates[name]), statistics.median(cpu[name]),
         statistics.median(1 - r / b for r, b in zip(rates[name], rates[baseline], strict=True)),
         statistics.median(c / b - 1 for c, b in zip(cpu[name], cpu[baseline], strict=True)),
-        refreshes[name]) for name in settings}
+        refreshes[name], generator[name]) for name in settings}
 
 
 async def refresh_cpu_ms(base: str, pid: int, requests: int) -> float:
@@ -312,7 +317,7 @@ async def run(args: argparse.Namespace, store_args: list[str]) -> None:
         for name, row in figures.items():
             print(f"  {name:14} {row.per_s:8.0f} publish/s (slower by {row.slowdown:+6.1%})"
                   f"  {row.cpu_ms_per_1000:5.0f} CPU ms per 1,000 ({row.extra_cpu:+6.1%})"
-                  f"  {row.refreshes} page refreshes")
+                  f"  {row.refreshes} page refreshes  (wrk: {row.generator_cpu:.0%} of a core)")
         per_refresh_ms = await refresh_cpu_ms(base, pid, args.requests * 10)
         alone = figures["no page"]
         share = per_refresh_ms / (alone.cpu_ms_per_1000 * alone.per_s / 1000) / REFRESH_EVERY_S
