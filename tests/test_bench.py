@@ -74,3 +74,11 @@ def test_bench_memory_smoke() -> None:
     assert done.returncode == 0, done.stderr
     assert "2,000 pending messages of 200 bytes: RSS" in done.stdout
     assert "beyond the body" in done.stdout
+
+
+def test_bench_startup_smoke() -> None:
+    """The start-up benchmark times real starts of this checkout and prints its verdict."""
+    done = _run("-m", "scenarios.bench.startup", "--runs", "2")
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    assert line.startswith("this checkout: median ") and "over 2 starts" in line

@@ -10,6 +10,7 @@
     python -m scenarios.bench.schedules       # cron triggers per second on the virtual clock
     python -m scenarios.bench.request_queue   # qstash_queue enqueues/s and memory deliveries/s
     python -m scenarios.bench.plugin_import   # what the pytest plugin adds to pytest's start-up
+    python -m scenarios.bench.startup         # from the command to the emulator's first health
 
 `processes` starts the emulators, destinations and Redis they use; `servers` holds the
 ceilings and the measuring sink; `wrk` and `throughput_report` serve `throughput`; `load` and
