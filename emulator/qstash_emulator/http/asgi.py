@@ -17,7 +17,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ..failures import report
 from .errors import REPORTED, error_response
-from .wire import header_limit_error
+from .wire import HEADERS_CHECKED, header_limit_error
 
 
 class EmulatorApp(Starlette):
@@ -25,7 +25,7 @@ class EmulatorApp(Starlette):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        refused = header_limit_error(scope["headers"])
+        refused = None if scope.get(HEADERS_CHECKED) else header_limit_error(scope["headers"])
         if refused is not None:
             await error_response(431, refused)(scope, receive, send)
             return

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -120,20 +120,36 @@ async def read_body(request: Request) -> bytes:
     """The body, read as it arrives and refused (413, connection closed) as soon as it passes
     `--max-body-bytes`: a declared length above it is refused before a byte is read, and a
     chunked body is never held beyond the limit."""
+    read: bytes | None = getattr(request, "_body", None)
+    if read is not None:
+        return read
     limit = emulator_of(request).settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = _declared_length(request.scope["headers"])
+    if declared is not None and declared > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    more = True
+    while more:  # the ASGI messages themselves: most bodies arrive in one
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    body = b"".join(chunks)
+        more = message.get("more_body", False)
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     request._body = body  # later reads (request.body(), .json()) see the same bytes
     return body
+
+
+def _declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..core import protocol as p
 
 MAX_HEAD_BYTES = 1024 * 1024
+HEADERS_CHECKED = "qstash_emulator.headers_checked"
+"""Left in the scope by the protocol below: the request's headers are within the limits."""
 """Bytes of an unfinished request line and headers kept before the connection is refused."""
 REASONS = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
 
@@ -60,6 +63,7 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        cast(dict[str, object], self.scope)[HEADERS_CHECKED] = True  # not counted again
         super().on_headers_complete()
 
     def data_received(self, data: bytes) -> None:
