@@ -110,6 +110,8 @@ def parse_window(raw: object) -> Window:
 
 
 MESSAGE_WINDOWS = ("daily", "monthly")
+NO_LIMITS = (None, None)
+ALLOWED = Verdict(True)
 
 
 class Quotas:
@@ -138,8 +140,10 @@ class Quotas:
     def check(self, tenant: str, count: int = 1, now_ms: int | None = None) -> Verdict:
         """Would `count` more messages fit in both windows? (Nothing is counted.)"""
         now = self._now(now_ms)
-        verdict = Verdict(True)
         limits = self.plans.limits_of(tenant, MESSAGE_WINDOWS)
+        if limits == NO_LIMITS and not self._any_exhausted(tenant, now):
+            return ALLOWED
+        verdict = ALLOWED
         for window, limit in zip((Window.DAILY, Window.MONTHLY), limits, strict=True):
             if limit is None and not self._exhausted_flag(tenant, window, now):
                 continue
@@ -226,6 +230,15 @@ class Quotas:
 
     def _now(self, now_ms: int | None) -> int:
         return self.clock.now_ms() if now_ms is None else now_ms
+
+    def _any_exhausted(self, tenant: str, now_ms: int) -> bool:
+        """Whether either message window was used up by `exhaust` (one cached read for both,
+        the common case of a tenant without limits)."""
+        day = now_ms // DAY_MS
+        key = (tenant, "either", day, _month_of_day(day))
+        return self._exhausted_read.get(key, lambda: any(
+            self._usage(tenant, window, now_ms).exhausted
+            for window in (Window.DAILY, Window.MONTHLY)))
 
     def _exhausted_flag(self, tenant: str, window: Window, now_ms: int) -> bool:
         """Whether `window` was used up by `exhaust`, for a window without a limit (so that
