@@ -27,7 +27,7 @@ from .http import (
     url_groups,
     workflows,
 )
-from .http.asgi import EmulatorApp
+from .http.asgi import DirectRoute, EmulatorApp
 from .http.errors import HANDLERS
 from .http.guard import Guard
 from .settings import Settings
@@ -65,8 +65,10 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *(_dashboard(emulator) if emulator.settings.ui else []),
     ]
     middleware = [Middleware(Guard, emulator=emulator)]
+    direct = DirectRoute(publish.PREFIX, publish.PARAM, Guard(publish.publish, emulator))
     app = EmulatorApp(
-        routes=routes, exception_handlers=HANDLERS, lifespan=lifespan, middleware=middleware
+        routes=routes, exception_handlers=HANDLERS, lifespan=lifespan, middleware=middleware,
+        direct=direct,
     )
     app.state.emulator = emulator
     return app

@@ -13,6 +13,8 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from ..clocks import wall_wait
 from ..core import protocol as p
 from ..core.errors import BurstLimited
@@ -22,16 +24,12 @@ from .common import TENANT_KEY
 if TYPE_CHECKING:
     from ..emulator import Emulator
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Any
-Send = Any
 
 
 class Guard:
     """Applies outages and the burst limit to `/v2/` requests, then calls the app."""
 
-    def __init__(self, app: Any, emulator: Emulator, wait: Any = wall_wait) -> None:
+    def __init__(self, app: ASGIApp, emulator: Emulator, wait: Any = wall_wait) -> None:
         self.app = app
         self.emulator = emulator
         self.wait = wait

@@ -74,7 +74,10 @@ async def batch(request: Request) -> Response:
     return FastJSON([_rendered(element) for element in results], headers=quota)
 
 
+PREFIX, PARAM = "/v2/publish/", "destination"
+"""The publish route's path, for the app's direct route (`http/asgi.py`)."""
+
 routes = [
-    Route("/v2/publish/{destination:path}", PlainASGI(publish), methods=["POST"]),
+    Route(f"{PREFIX}{{{PARAM}:path}}", PlainASGI(publish), methods=["POST"]),
     Route("/v2/batch", batch, methods=["POST"]),
 ]
