@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MAX_TIME_MS = 7_258_118_400_000
 """2200-01-01T00:00:00Z: no clock and no due time goes past it (dates stay printable)."""
@@ -31,6 +32,7 @@ class InvalidDuration(ValueError):
     pass
 
 
+@lru_cache(maxsize=512)  # a handful of distinct delays and timeouts across many messages
 def parse_duration_s(text: str) -> int:
     """Parse a QStash duration (`10s`, `2m`, `1d10h30m`, bare seconds) into whole seconds."""
     value = text.strip()

@@ -88,7 +88,10 @@ def _token(scope: Scope) -> str | None:
             text = value.decode("latin-1")
             if text[:7].lower() == "bearer ":
                 return text[7:].strip() or None
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    raw_query = scope.get("query_string", b"")
+    if not raw_query:
+        return None
+    query = parse_qs(raw_query.decode("latin-1"))
     tokens = query.get("qstash_token")
     return tokens[0] if tokens else None
 
