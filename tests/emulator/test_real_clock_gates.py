@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from delivery_log import recorded_deliveries
 from qstash import QStash
 
 from pytest_qstash.control import EmulatorControl
@@ -28,7 +29,7 @@ def test_rate_windows_open_on_the_real_clock(fast_server: EmulatorServer) -> Non
         for n in range(9):
             client.message.publish(url=endpoint.url, body=str(n), flow_control=flow)  # type: ignore[arg-type]
         endpoint.wait_for(9, timeout=10)
-        times = sorted(d["time"] for d in control.deliveries())
+        times = sorted(d["time"] for d in recorded_deliveries(control, 9))
         # 3 per window, a window opens no earlier than `period` after the previous one; the
         # slack is the scheduling latency between a window admitting an attempt and the
         # attempt's recorded start (10 ms of wall time at speed 100)
@@ -47,6 +48,6 @@ def test_queue_waits_for_the_retry_on_the_real_clock(fast_server: EmulatorServer
                                    retry_delay="5000")
         endpoint.wait_for(3, timeout=10)
         assert [r.path for r in endpoint.requests] == ["/first", "/first", "/second"]
-        first, retry, second = control.deliveries()
+        first, retry, second = recorded_deliveries(control, 3)
         assert retry["time"] >= first["time"] + 5000 and second["startSeq"] > retry["endSeq"]
         control.reset()
