@@ -3,6 +3,7 @@
     python -m scenarios.bench.servers sink PORT   # the destination: counts, latency, lateness
     python -m scenarios.bench.servers bare PORT   # ceiling 1: a bare Starlette endpoint
     python -m scenarios.bench.servers toy PORT    # ceiling 2: accept -> asyncio.Queue -> aiohttp
+    python -m scenarios.bench.servers bare-corked PORT  # either ceiling with corked writes
 
 Messages carry `{"s": <unix send time>, "d": <delay seconds>}` so the sink measures
 publish-to-delivery latency and delay lateness with the load generator's clock (same machine).
@@ -16,6 +17,7 @@ import json
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 import uvicorn
@@ -24,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from qstash_emulator.http.wire import EmulatorHttpProtocol
 
 
 class Sink:
@@ -139,12 +143,19 @@ def toy_app(workers: int = 256) -> Starlette:
 
 
 APPS: dict[str, Callable[[], ASGIApp]] = {"sink": Sink, "bare": bare_app, "toy": toy_app}
+CORKED = "-corked"
 
 
 def main() -> None:
+    """`KIND PORT`; a kind ending in `-corked` is served with the emulator's HTTP protocol
+    (`qstash_emulator.http.wire`: an answer's writes joined into one send), the others with
+    uvicorn's own."""
     kind, port = sys.argv[1], int(sys.argv[2])
-    app = APPS[kind]()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    base, corked = kind.removesuffix(CORKED), kind.endswith(CORKED)
+    app = APPS[base]()
+    protocol: dict[str, Any] = {"http": EmulatorHttpProtocol} if corked else {}
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                **protocol)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ its headroom is visible. Phases:
   bare       ceiling 1: a bare Starlette POST endpoint (requests/s)
   toy        ceiling 2: accept -> asyncio.Queue -> aiohttp (publishes/s, deliveries/s end to
              end, p99 publish-to-delivery latency at fixed rates)
+             both again served with the emulator's corked writes (`-corked`: an answer's
+             head and body sent in one write, as the emulator does), so that the emulator is
+             also compared with ceilings that have the same advantage
   memory     the emulator, memory store: publishes/s with nothing due (delayed 1 h, its own
              process), publishes/s with deliveries running, deliveries/s end to end, p99 at the
              same fixed rates, lateness of delayed messages (never early)
@@ -91,6 +94,8 @@ class Run:
     async def bare(self) -> None:
         async with self.server("bare") as base:
             self.f.values["bare_rps"] = self.wrk(base).rate
+        async with self.server("bare-corked") as base:
+            self.f.values["bare_corked_rps"] = self.wrk(base).rate
 
     async def queue(self, name: str, base: str) -> None:
         """Publishes/s and deliveries/s end to end, then p99 latency at each fixed rate."""
@@ -115,6 +120,8 @@ class Run:
     async def toy(self) -> None:
         async with self.server("toy") as base:
             await self.queue("toy", base)
+        async with self.server("toy-corked") as base:
+            await self.end_to_end("toy_corked", base)
 
     async def memory(self) -> None:
         async with self.emulator() as base:
