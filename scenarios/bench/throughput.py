@@ -4,19 +4,19 @@ Every server is its own process under the same uvicorn set-up (uvloop, httptools
 with one thread and 64 connections against each in turn, and prints its own CPU share so that
 its headroom is visible. Phases:
 
-  bare       ceiling 1: a bare Starlette POST endpoint (requests/s)
-  toy        ceiling 2: accept -> asyncio.Queue -> aiohttp (publishes/s, deliveries/s end to
-             end, p99 publish-to-delivery latency at fixed rates)
-             both again served with the emulator's corked writes (`-corked`: an answer's
-             head and body sent in one write, as the emulator does), so that the emulator is
-             also compared with ceilings that have the same advantage
-  memory     the emulator, memory store: publishes/s with nothing due (delayed 1 h, its own
-             process), publishes/s with deliveries running, deliveries/s end to end, p99 at the
-             same fixed rates, lateness of delayed messages (never early)
+  closed loops (`--rounds` times, servers alternating; medians shown):
+             ceiling 1, a bare Starlette POST endpoint (requests/s); the emulator's publishes/s
+             with nothing due (delayed 1 h); ceiling 2, a toy queue (accept -> asyncio.Queue
+             -> aiohttp): publishes/s and deliveries/s end to end, and the emulator's (memory
+             store) the same way. Both ceilings are measured twice: as uvicorn serves them and
+             with the emulator's corked writes (an answer's head and body in one send), so
+             that the emulator is also compared with ceilings that have the same advantage
+  paced      p99 publish-to-delivery latency at fixed rates (toy and emulator), lateness of
+             delayed messages (never early)
   redis      the emulator on a private redis-server: publishes/s and deliveries/s, with
-             1 and `--workers 2` processes when the build has them
+             1 and `--workers 2` processes
 
-    python -m scenarios.bench.throughput                # about two minutes
+    python -m scenarios.bench.throughput                # about five minutes
     python -m scenarios.bench.throughput --seconds 2 --rates 1000 --delayed 200 --no-redis
 
 Prints each figure with its ceiling, the ratio and the target; asserts nothing.
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -57,13 +58,20 @@ class Plan:
     connections: int = 64
     redis: bool = True
     workers: Sequence[int] = (1, 2)
+    rounds: int = 1
 
 
 @dataclass
 class Figures:
     values: dict[str, float | None] = field(default_factory=dict)
+    samples: dict[str, list[float]] = field(default_factory=dict)
     generator_cpu: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    def add(self, key: str, value: float) -> None:
+        """One round's figure; the value shown is the median of the rounds so far."""
+        self.samples.setdefault(key, []).append(value)
+        self.values[key] = statistics.median(self.samples[key])
 
 
 class Run:
@@ -91,15 +99,30 @@ class Run:
         await asyncio.sleep(SETTLE_S)
         return await sink_stats(self.http, self.sink)
 
-    async def bare(self) -> None:
+    async def closed_loops(self) -> None:
+        """One round of the closed-loop figures, each server in turn (rounds alternate them,
+        so that a slower minute of a shared machine does not fall on one server only)."""
         async with self.server("bare") as base:
-            self.f.values["bare_rps"] = self.wrk(base).rate
+            self.f.add("bare_rps", self.wrk(base).rate)
         async with self.server("bare-corked") as base:
-            self.f.values["bare_corked_rps"] = self.wrk(base).rate
+            self.f.add("bare_corked_rps", self.wrk(base).rate)
+        async with self.emulator() as base:
+            self.f.add("memory_idle_publish_rps", self.wrk(base, delays=(3_600, 3_600)).rate)
+        for name, process in (("toy", self.server("toy")),
+                              ("toy_corked", self.server("toy-corked")),
+                              ("memory", self.emulator())):
+            async with process as base:
+                await self.end_to_end(name, base)
 
-    async def queue(self, name: str, base: str) -> None:
-        """Publishes/s and deliveries/s end to end, then p99 latency at each fixed rate."""
-        await self.end_to_end(name, base)
+    async def paced_runs(self) -> None:
+        """p99 publish-to-delivery latency at each fixed rate, and delay lateness."""
+        async with self.server("toy") as base:
+            await self.paced("toy", base)
+        async with self.emulator() as base:
+            await self.paced("memory", base)
+            await self.lateness("memory", base)
+
+    async def paced(self, name: str, base: str) -> None:
         for rate in self.plan.rates:
             await sink_stats(self.http, self.sink, reset=True)
             paced = self.wrk(base, seconds=self.plan.rate_seconds, rate=rate)
@@ -116,20 +139,6 @@ class Run:
         self.f.values[f"{name}_lateness_p99_ms"] = lateness["p99"]
         self.f.values[f"{name}_early"] = stats["early"]
         self.f.values[f"{name}_delayed"] = run.requests
-
-    async def toy(self) -> None:
-        async with self.server("toy") as base:
-            await self.queue("toy", base)
-        async with self.server("toy-corked") as base:
-            await self.end_to_end("toy_corked", base)
-
-    async def memory(self) -> None:
-        async with self.emulator() as base:
-            run = self.wrk(base, delays=(3_600, 3_600))
-            self.f.values["memory_idle_publish_rps"] = run.rate
-        async with self.emulator() as base:
-            await self.queue("memory", base)
-            await self.lateness("memory", base)
 
     async def redis(self) -> None:
         if shutil.which("redis-server") is None:
@@ -149,9 +158,9 @@ class Run:
         await sink_stats(self.http, self.sink, reset=True)
         run = self.wrk(base)
         stats = await self.delivered(run)
-        self.f.values[f"{name}_publish_rps"] = run.rate
+        self.f.add(f"{name}_publish_rps", run.rate)
         span = float(stats["last_at"]) - run.started_at
-        self.f.values[f"{name}_deliveries_ps"] = int(stats["count"]) / span
+        self.f.add(f"{name}_deliveries_ps", int(stats["count"]) / span)
 
     def server(self, kind: str) -> _Process:
         port = free_port()
@@ -192,12 +201,14 @@ async def measure(plan: Plan) -> Figures:
             sink = f"http://127.0.0.1:{port}"
             await wait_up(http, sink + "/stats", sink_proc)
             run = Run(http, sink, plan)
-            for name, step in (("bare", run.bare), ("toy", run.toy),
-                               ("memory", run.memory), ("redis", run.redis)):
-                if name == "redis" and not plan.redis:
-                    continue
-                print(f"... {name}", file=sys.stderr, flush=True)
-                await step()
+            for round_number in range(1, plan.rounds + 1):
+                print(f"... closed loops, round {round_number}", file=sys.stderr, flush=True)
+                await run.closed_loops()
+            print("... paced", file=sys.stderr, flush=True)
+            await run.paced_runs()
+            if plan.redis:
+                print("... redis", file=sys.stderr, flush=True)
+                await run.redis()
     return run.f
 
 
@@ -211,9 +222,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="Redis store: worker process counts to measure")
     parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="closed-loop rounds (servers alternate; medians shown)")
     args = parser.parse_args()
     plan = Plan(args.seconds, args.rates, args.rate_seconds, args.delayed, args.connections,
-                not args.no_redis, args.workers)
+                not args.no_redis, args.workers, max(1, args.rounds))
     report(asyncio.run(measure(plan)), plan.rates)
 
 

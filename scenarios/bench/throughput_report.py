@@ -76,12 +76,16 @@ def report(figures: Figures, rates: Sequence[int]) -> None:
         table.add_row(label, _num(value), _num(ceiling), ratio, met)
     console = Console(width=120)
     console.print(table)
+    rounds = max((len(values) for values in figures.samples.values()), default=0)
+    if rounds > 1:
+        console.print(f"closed loops: median of {rounds} rounds (servers alternating; every "
+                      "round's figure under \"samples\" below)")
     if figures.generator_cpu:
         console.print(f"load generator (wrk) CPU: at most {max(figures.generator_cpu):.0%} of "
                       "one core in any run (headroom: it was never the limit)")
     for note in figures.notes:
         console.print(f"note: {note}")
-    console.print_json(json.dumps(f))
+    console.print_json(json.dumps({**f, "samples": figures.samples}))
 
 
 def _num(value: float | None) -> str:

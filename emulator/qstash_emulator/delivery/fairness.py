@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ..core.model import Message
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+DESTINATIONS_KEPT = 4096
 MAX_WAITING = 100_000
 """Due messages held here at most; beyond it no more are taken from the store until some
 start (so a store with a huge backlog for one hanging host is not read into memory whole)."""
 
 
+@lru_cache(maxsize=DESTINATIONS_KEPT)
 def destination_of(url: str) -> str:
-    """`scheme://host:port` of a URL, with the scheme's default port filled in."""
+    """`scheme://host:port` of a URL, with the scheme's default port filled in (kept for the
+    URLs seen last: an attempt asks three times, and most go to a few URLs)."""
     try:
         parts = urlsplit(url)
         port = parts.port
