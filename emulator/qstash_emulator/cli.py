@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import gc
 import logging
 import socket
 import sys
@@ -174,18 +173,6 @@ def ui_line(settings: Settings) -> str | None:
     return f"Dashboard: {base_url(settings)}{PREFIX}/" if settings.ui else None
 
 
-def tune_garbage_collector() -> None:
-    """Collect young objects less often and never rescan start-up objects.
-
-    The emulator keeps hundreds of thousands of small long-lived objects (logs, delivery
-    records); with CPython's default thresholds full collections over them stall the event loop
-    for tens of ms. Measured with `python -m scenarios.bench.emulator` at 1,000 msg/s: p99
-    publish-to-delivery latency 183 ms with the defaults, 38 ms with these.
-    """
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-
-
 def fail(message: str) -> NoReturn:
     print(f"qstash-emulator: {message}", file=sys.stderr, flush=True)
     sys.exit(EXIT_CANNOT_START)
@@ -250,14 +237,18 @@ def _store_error(exc: Exception) -> bool:
 def serve(emulator: Emulator, listener: socket.socket, announce: bool = True) -> None:
     """Serve until stopped; the banner and the `QSTASH_*=` lines once requests are answered
     (with `announce`: one worker process of several prints them)."""
+    import asyncio
+
     import uvicorn
 
     from .app import create_app
+    from .collector import Freezer
     from .http.wire import EmulatorHttpProtocol
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
+            collector.every(asyncio.get_running_loop())
             if self.started and announce:
                 print(banner(emulator.settings))
                 print("\n".join(startup_lines(emulator.settings)), flush=True)
@@ -267,5 +258,5 @@ def serve(emulator: Emulator, listener: socket.socket, announce: bool = True) ->
     logging.basicConfig(level=logging.WARNING, format="qstash-emulator: %(message)s")
     config = uvicorn.Config(create_app(emulator), log_level="warning", access_log=False,
                             http=EmulatorHttpProtocol)
-    tune_garbage_collector()
+    collector = Freezer()  # the garbage collector's policy for this process
     Server(config).run(sockets=[listener])
