@@ -245,6 +245,8 @@ def serve(emulator: Emulator, listener: socket.socket, announce: bool = True) ->
     from .collector import Freezer
     from .http.wire import EmulatorHttpProtocol
 
+    collector = Freezer()  # the garbage collector's policy for this process
+
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
@@ -258,5 +260,4 @@ def serve(emulator: Emulator, listener: socket.socket, announce: bool = True) ->
     logging.basicConfig(level=logging.WARNING, format="qstash-emulator: %(message)s")
     config = uvicorn.Config(create_app(emulator), log_level="warning", access_log=False,
                             http=EmulatorHttpProtocol)
-    collector = Freezer()  # the garbage collector's policy for this process
     Server(config).run(sockets=[listener])
