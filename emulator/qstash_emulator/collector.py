@@ -11,7 +11,9 @@ survived is moved to the permanent generation (`gc.freeze()`), which no collecti
 cycle that dies there is reclaimed by a full sweep (unfreeze, collect, freeze again), a pause
 as long as the heap is large. It runs once the frozen set has grown by a quarter since the
 last sweep (the rule CPython applies to its own oldest generation) and the process is quiet
-(few survivors in the last second), or, under sustained load, once it is eight times as large.
+(few survivors in the last second). Under sustained load it waits, for at most
+`BUSY_SWEEP_TICKS` ticks, or until the set is eight times as large: what dead cycles can hold
+meanwhile stays bounded.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ OLD_THRESHOLD = 100
 FREEZE_EVERY_S = 1.0
 SWEEP_GROWTH = 1.25
 BUSY_SWEEP_GROWTH = 8.0
+BUSY_SWEEP_TICKS = 600
 QUIET_SURVIVORS = 1_000
 """Fewer objects than this frozen in a tick: the process is quiet enough for a sweep."""
 
@@ -42,13 +45,16 @@ class Freezer:
         self.swept_size = max(gc.get_freeze_count(), 1)
         self.estimate = self.swept_size
         self.sweeps = 0
+        self.ticks = 0  # since the last sweep
 
     def tick(self) -> None:
         """Freeze what survived since the last tick; sweep if the frozen set has grown."""
         survivors = sum(len(gc.get_objects(generation)) for generation in range(3))
         self.estimate += survivors
+        self.ticks += 1
         gc.freeze()
-        growth = SWEEP_GROWTH if survivors < QUIET_SURVIVORS else BUSY_SWEEP_GROWTH
+        patient = survivors >= QUIET_SURVIVORS and self.ticks < BUSY_SWEEP_TICKS
+        growth = BUSY_SWEEP_GROWTH if patient else SWEEP_GROWTH
         if self.estimate < self.swept_size * growth:
             return
         self.estimate = gc.get_freeze_count()
@@ -62,6 +68,7 @@ class Freezer:
         gc.freeze()
         self.swept_size = self.estimate = max(gc.get_freeze_count(), 1)
         self.sweeps += 1
+        self.ticks = 0
 
     def every(self, loop: asyncio.AbstractEventLoop, seconds: float = FREEZE_EVERY_S) -> None:
         """Tick every `seconds` of wall time on `loop`, as long as it runs."""

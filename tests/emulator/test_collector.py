@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from qstash_emulator.collector import SWEEP_GROWTH, Freezer
+from qstash_emulator.collector import BUSY_SWEEP_TICKS, SWEEP_GROWTH, Freezer
 
 
 class Node:
@@ -53,3 +53,17 @@ def test_a_cycle_that_died_frozen_is_swept_once_the_set_grew_and_it_is_quiet(
     freezer.tick()  # quiet now: the set grew by more than a quarter, so a sweep
     assert freezer.sweeps == 1 and dead() is None
     assert len(grown) > 0
+
+
+def test_under_sustained_load_a_sweep_waits_only_so_many_ticks(freezer: Freezer) -> None:
+    cycle = Node()
+    freezer.tick()
+    dead = weakref.ref(cycle)
+    del cycle
+    kept = [[n] for n in range(int(freezer.swept_size * SWEEP_GROWTH))]
+    freezer.ticks = BUSY_SWEEP_TICKS - 2
+    freezer.tick()  # busy, and not yet waited long enough
+    assert freezer.sweeps == 0 and dead() is not None
+    kept += [[n] for n in range(2_000)]
+    freezer.tick()  # still busy, but the wait is over
+    assert freezer.sweeps == 1 and dead() is None and freezer.ticks == 0

@@ -20,10 +20,13 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from ..core import protocol as p
 
 MAX_HEAD_BYTES = 1024 * 1024
+"""Bytes of an unfinished request line and headers kept before the connection is refused."""
 HEADERS_CHECKED = "qstash_emulator.headers_checked"
 """Left in the scope by the protocol below: the request's headers are within the limits."""
-"""Bytes of an unfinished request line and headers kept before the connection is refused."""
 REASONS = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
+CORK_LIMIT_BYTES = 64 * 1024
+"""Writes held back at most: more go out at once, so that a long answer written in one turn
+still meets the transport's back-pressure (uvicorn waits when the transport asks it to)."""
 
 
 class TooManyHeaderBytes(ValueError):
@@ -52,17 +55,22 @@ class CorkedTransport:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._pending:
             self._loop.call_soon(self.flush)
         self._pending.append(bytes(data))
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= CORK_LIMIT_BYTES:  # the transport's flow control takes over
+            self.flush()
 
     def flush(self) -> None:
         if not self._pending:
             return
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending.clear()
+        self._pending_bytes = 0
         if not self._transport.is_closing():
             self._transport.write(data)
 

@@ -7,10 +7,12 @@ import json
 import socket
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from pytest_qstash.server import EmulatorServer
 from qstash_emulator.core.tenants import DEFAULT_TOKEN
+from qstash_emulator.http.wire import CORK_LIMIT_BYTES
 
 PUBLISH = "/v2/publish/http://127.0.0.1:9/x"
 
@@ -58,6 +60,15 @@ def test_pipelined_requests_are_answered_in_order(server: EmulatorServer) -> Non
     assert [answer.split(b" ", 1)[0] for answer in answers] == [b"200"] * 3
     ids = [json.loads(answer.partition(b"\r\n\r\n")[2])["messageId"] for answer in answers]
     assert len(set(ids)) == 3
+
+
+def test_an_answer_longer_than_the_cork_arrives_whole(server: EmulatorServer) -> None:
+    body = "x" * (CORK_LIMIT_BYTES * 3)
+    auth = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+    with httpx.Client(base_url=server.url, headers=auth) as client:
+        published = client.post(PUBLISH, content=body, headers={"Upstash-Delay": "1h"})
+        answer = client.get(f"/v2/messages/{published.json()['messageId']}")
+    assert answer.status_code == 200 and answer.json()["body"] == body
 
 
 def test_an_answer_before_the_connection_closes_arrives_whole(server: EmulatorServer) -> None:
