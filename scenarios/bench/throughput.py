@@ -17,7 +17,7 @@ its headroom is visible. Phases:
              1 and `--workers 2` processes
 
     python -m scenarios.bench.throughput                # about five minutes
-    python -m scenarios.bench.throughput --seconds 2 --rates 1000 --delayed 200 --no-redis
+    python -m scenarios.bench.throughput --rounds 1 --seconds 2 --rates 1000 --no-redis
 
 Prints each figure with its ceiling, the ratio and the target; asserts nothing.
 """
@@ -59,7 +59,7 @@ class Plan:
     connections: int = 64
     redis: bool = True
     workers: Sequence[int] = (1, 2)
-    rounds: int = 1
+    rounds: int = 3
 
 
 @dataclass

@@ -69,10 +69,13 @@ class CorkedTransport:
         if not self._pending:
             return
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        self._pending.clear()
-        self._pending_bytes = 0
+        self._drop_pending()
         if not self._transport.is_closing():
             self._transport.write(data)
+
+    def _drop_pending(self) -> None:
+        self._pending.clear()
+        self._pending_bytes = 0
 
     def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
         for chunk in chunks:
@@ -87,7 +90,7 @@ class CorkedTransport:
         self._transport.close()
 
     def abort(self) -> None:
-        self._pending.clear()
+        self._drop_pending()
         self._transport.abort()
 
     def __getattr__(self, name: str) -> Any:
