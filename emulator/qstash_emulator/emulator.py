@@ -21,8 +21,8 @@ from .core.ports import Clock, Dispatcher, IdSource, MetaStore, Store, UsageStor
 from .core.service import Service
 from .core.tenants import TenantDirectory
 from .delivery.destinations import DestinationRewriter
-from .delivery.dispatchers import AiohttpDispatcher
 from .delivery.faults import DuplicateTicker, FaultInjector
+from .delivery.http1 import Http1Dispatcher
 from .delivery.scheduler import Scheduler
 from .ids import RandomIds
 from .settings import Settings, admin_token_of
@@ -52,7 +52,7 @@ class Emulator:
         self.clock = clock or _clock_for(self.settings)
         self.store = store = store or _store_for(self.settings)
         inner = DestinationRewriter.wrap(
-            dispatcher or AiohttpDispatcher(self.settings.concurrency),
+            dispatcher or Http1Dispatcher(self.settings.concurrency),
             self.settings.rewrite, self.settings.localhost_alias)
         ids = ids or RandomIds(self.settings.seed)
         ctx = Context(store.messages, store.history, self.clock, ids,

@@ -1,7 +1,8 @@
 """Benchmark of the delivery side: outbound client cost and idle cost of waiting work.
 
 1. Delivers N requests at 64 concurrent to a counting destination (a separate process) with
-   each dispatcher (aiohttp, httpx) and prints deliveries/s and CPU per delivery in this process.
+   each dispatcher (the emulator's HTTP/1.1 client, aiohttp, httpx) and prints deliveries/s
+   and CPU per delivery in this process.
 2. Publishes 50,000 delayed messages in-process (virtual clock) and prints the memory they take
    and the cost of one scheduler tick while none is due.
 
@@ -20,6 +21,7 @@ from qstash_emulator.core.messages.publish import PublishRequest
 from qstash_emulator.core.model import DeliveryRequest
 from qstash_emulator.core.ports import Dispatcher
 from qstash_emulator.delivery.dispatchers import AiohttpDispatcher, HttpxDispatcher
+from qstash_emulator.delivery.http1 import Http1Dispatcher
 
 from .processes import free_port, start_destination, stop
 
@@ -70,6 +72,7 @@ async def run(total: int, concurrency: int) -> None:
     try:
         time.sleep(1.0)
         url = f"http://127.0.0.1:{port}/hook"
+        await measure("http1", Http1Dispatcher(), url, total, concurrency)
         await measure("aiohttp", AiohttpDispatcher(), url, total, concurrency)
         await measure("httpx", HttpxDispatcher(), url, total, concurrency)
     finally:

@@ -3,7 +3,8 @@
     python -m scenarios.bench.servers sink PORT   # the destination: counts, latency, lateness
     python -m scenarios.bench.servers bare PORT   # ceiling 1: a bare Starlette endpoint
     python -m scenarios.bench.servers toy PORT    # ceiling 2: accept -> asyncio.Queue -> aiohttp
-    python -m scenarios.bench.servers bare-corked PORT  # either ceiling with corked writes
+    python -m scenarios.bench.servers toy-lean PORT  # the toy with the emulator's delivery client
+    python -m scenarios.bench.servers bare-corked PORT  # any of them with corked writes
 
 Messages carry `{"s": <unix send time>, "d": <delay seconds>}` so the sink measures
 publish-to-delivery latency and delay lateness with the load generator's clock (same machine).
@@ -27,6 +28,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from qstash_emulator.core.model import DeliveryRequest
+from qstash_emulator.delivery.http1 import Http1Dispatcher
 from qstash_emulator.http.wire import EmulatorHttpProtocol
 
 
@@ -128,6 +131,33 @@ def toy_app(workers: int = 256) -> Starlette:
         yield
         await session.close()
 
+    return _toy_routes(queue, lifespan)
+
+
+def lean_toy_app(workers: int = 256) -> Starlette:
+    """The toy queue, POSTing with the emulator's own delivery client (`Http1Dispatcher`)."""
+    queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    client = Http1Dispatcher(workers)
+
+    async def worker() -> None:
+        while True:
+            url, body = await queue.get()
+            await client.dispatch(DeliveryRequest("t", "m", url, "POST", {}, body, 30.0, 0, 0))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(worker()) for _ in range(workers)]
+        yield
+        for task in tasks:
+            task.cancel()
+        await client.aclose()
+
+    return _toy_routes(queue, lifespan)
+
+
+def _toy_routes(queue: asyncio.Queue[tuple[str, bytes]],
+                lifespan: Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]
+                ) -> Starlette:
     async def publish(request: Request) -> Response:
         url = request.path_params["url"]
         body = await request.body()
@@ -142,7 +172,8 @@ def toy_app(workers: int = 256) -> Starlette:
                      lifespan=lifespan)
 
 
-APPS: dict[str, Callable[[], ASGIApp]] = {"sink": Sink, "bare": bare_app, "toy": toy_app}
+APPS: dict[str, Callable[[], ASGIApp]] = {"sink": Sink, "bare": bare_app, "toy": toy_app,
+                                          "toy-lean": lean_toy_app}
 CORKED = "-corked"
 
 

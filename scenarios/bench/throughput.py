@@ -110,7 +110,7 @@ class Run:
         async with self.emulator() as base:
             self.f.add("memory_idle_publish_rps", self.wrk(base, delays=(3_600, 3_600)).rate)
         for name, process in (("toy", self.server("toy")),
-                              ("toy_corked", self.server("toy-corked")),
+                              ("toy_lean", self.server("toy-lean-corked")),
                               ("memory", self.emulator())):
             async with process as base:
                 await self.end_to_end(name, base)

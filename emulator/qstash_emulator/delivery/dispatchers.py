@@ -1,7 +1,7 @@
-"""Dispatchers: the outbound HTTP client behind the `Dispatcher` protocol.
+"""Dispatchers: outbound HTTP clients behind the `Dispatcher` protocol.
 
-aiohttp is the default: measured on a 2-core machine it makes deliveries at a fraction of
-the CPU cost of a shared httpx client (`scenarios/bench_delivery.py` compares them).
+The emulator delivers with `http1.Http1Dispatcher`, which hands what it does not speak to
+`AiohttpDispatcher`; `python -m scenarios.bench.delivery` compares the CPU each costs.
 `HttpxDispatcher` takes any httpx transport, so tests can deliver in-process.
 """
 
