@@ -92,7 +92,7 @@ class Connection(asyncio.Protocol):
         """Send a request; its answer, or a failure after `wait_s` (`timeout_s` is the request's
         whole timeout, for the failure's text)."""
         assert self._transport is not None
-        loop = asyncio.get_running_loop()
+        loop = self._pool.loop
         self._waiter = waiter = loop.create_future()
         self._began = False
         self._timer = loop.call_later(wait_s, self._time_out, timeout_s)
@@ -180,15 +180,16 @@ class Connection(asyncio.Protocol):
 class ConnectionPool:
     """Idle connections per destination, the most recently used first; expired ones closed."""
 
-    def __init__(self, kept_per_destination: int) -> None:
+    def __init__(self, kept_per_destination: int, loop: asyncio.AbstractEventLoop) -> None:
         self._kept = kept_per_destination
+        self.loop = loop
         self._idle: dict[tuple[str, str, int], list[Connection]] = {}
         self._open: set[Connection] = set()
         self._sweep: asyncio.TimerHandle | None = None
 
     def take(self, key: tuple[str, str, int]) -> Connection | None:
         idle = self._idle.get(key)
-        now = asyncio.get_running_loop().time()
+        now = self.loop.time()
         while idle:
             connection = idle.pop()
             if not connection.closed and now - connection.idle_since < KEEP_IDLE_S:
@@ -204,19 +205,17 @@ class ConnectionPool:
         if len(idle) >= self._kept:
             connection.close()
             return
-        loop = asyncio.get_running_loop()
-        connection.idle_since = loop.time()
+        connection.idle_since = self.loop.time()
         idle.append(connection)
         if self._sweep is None:
-            self._sweep = loop.call_later(KEEP_IDLE_S, self._close_expired)
+            self._sweep = self.loop.call_later(KEEP_IDLE_S, self._close_expired)
 
     def forget(self, connection: Connection) -> None:
         self._open.discard(connection)
 
     def _close_expired(self) -> None:
         self._sweep = None
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = self.loop.time()
         for key, idle in list(self._idle.items()):
             kept = [c for c in idle if not c.closed and now - c.idle_since < KEEP_IDLE_S]
             for connection in idle:
@@ -227,7 +226,7 @@ class ConnectionPool:
             else:
                 del self._idle[key]
         if self._idle:
-            self._sweep = loop.call_later(KEEP_IDLE_S, self._close_expired)
+            self._sweep = self.loop.call_later(KEEP_IDLE_S, self._close_expired)
 
     def close_all(self) -> None:
         if self._sweep is not None:

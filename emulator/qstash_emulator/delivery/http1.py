@@ -35,7 +35,8 @@ class Http1Dispatcher:
                  tls: ssl.SSLContext | None = None) -> None:
         """`tls`: how https destinations are verified (the system's trusted roots by default).
         """
-        self._pool = ConnectionPool(connections)
+        self._connections = connections
+        self._pool: ConnectionPool | None = None  # made on the loop of the first delivery
         self._fallback = fallback or AiohttpDispatcher(connections)
         self._targets: dict[str, Target | None] = {}
         self._tls = tls
@@ -47,6 +48,13 @@ class Http1Dispatcher:
             self._targets.clear()
         target = self._targets[url] = Target.parse(url)
         return target
+
+    def _loop_pool(self) -> ConnectionPool:
+        """The connections of the running loop (looked up once: Python 3.11 asks the OS for
+        its pid on every `get_running_loop()`); `aclose` lets the next loop make its own."""
+        if self._pool is None:
+            self._pool = ConnectionPool(self._connections, asyncio.get_running_loop())
+        return self._pool
 
     async def dispatch(self, request: DeliveryRequest) -> Response:
         target = self._target(request.url)
@@ -60,14 +68,15 @@ class Http1Dispatcher:
 
     async def _exchange(self, target: Target, request: DeliveryRequest, payload: bytes
                         ) -> Response:
-        loop = asyncio.get_running_loop()
+        pool = self._loop_pool()
+        loop = pool.loop
         deadline = loop.time() + request.timeout_s
         retry = request.method in IDEMPOTENT
         while True:
-            connection = self._pool.take(target.key)
+            connection = pool.take(target.key)
             reused = connection is not None
             if connection is None:
-                opened = await self._connect(target, deadline, request.timeout_s)
+                opened = await self._connect(pool, target, deadline, request.timeout_s)
                 if isinstance(opened, Response):
                     return opened
                 connection = opened
@@ -87,21 +96,20 @@ class Http1Dispatcher:
             if not waiter.done():  # cancelled while waiting
                 connection.abandon()
 
-    async def _connect(self, target: Target, deadline: float, timeout_s: float
-                       ) -> Connection | Response:
+    async def _connect(self, pool: ConnectionPool, target: Target, deadline: float,
+                       timeout_s: float) -> Connection | Response:
         scheme, host, port = target.key
-        loop = asyncio.get_running_loop()
         tls = self._tls_context() if scheme == "https" else None
         try:
             async with asyncio.timeout_at(deadline):
-                _, connection = await loop.create_connection(
-                    lambda: Connection(self._pool, target.key), host, port, ssl=tls)
+                _, connection = await pool.loop.create_connection(
+                    lambda: Connection(pool, target.key), host, port, ssl=tls)
         except TimeoutError:
             return Response(0, error=f"request timed out after {timeout_s:g}s")
         except (OSError, ssl.SSLError) as exc:
             return Response(0, error=f"ClientConnectorError: cannot connect to {host}:{port}: "
                                      f"{exc}")
-        self._pool.opened(connection)
+        pool.opened(connection)
         return connection
 
     def _tls_context(self) -> ssl.SSLContext:
@@ -110,5 +118,7 @@ class Http1Dispatcher:
         return self._tls
 
     async def aclose(self) -> None:
-        self._pool.close_all()
+        if self._pool is not None:
+            self._pool.close_all()
+            self._pool = None
         await self._fallback.aclose()

@@ -50,10 +50,19 @@ class Scheduler:
         self._unreleased: list[tuple[str, str]] = []  # attempts to give back to the store
         self._planned_ms: int | None = None  # while idle: the due time the timer is set for
         self._finishing: list[tuple[DeliveryRequest, Response, asyncio.Future[None]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # kept: each lookup is a syscall
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the scheduler runs on (Python 3.11 asks the OS for its pid on every
+        `get_running_loop()`, so it is looked up once per start)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
 
     def start(self) -> None:
+        self._loop = None
         self._wake = asyncio.Event()
-        self._loop_task = asyncio.get_running_loop().create_task(self._run())
+        self._loop_task = self._running_loop().create_task(self._run())
 
     async def stop(self) -> None:
         if self._loop_task is not None:
@@ -66,6 +75,7 @@ class Scheduler:
             with contextlib.suppress(Exception):
                 self._store.messages.release(message.tenant, message.message_id,
                                              message.due_at_ms)
+        self._loop = None
 
     def notify(self, due_at_ms: int | None = None) -> None:
         """Look for work now; not needed for work due no sooner than the planned look."""
@@ -123,7 +133,7 @@ class Scheduler:
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run extra delivery work (e.g. an injected duplicate) as one that drain waits for."""
-        task = asyncio.get_running_loop().create_task(work)
+        task = self._running_loop().create_task(work)
         self._inflight.add(task)
         task.add_done_callback(self._done)
 
@@ -158,10 +168,11 @@ class Scheduler:
     async def _complete(self, request: DeliveryRequest) -> None:
         await self._store.commit()  # the ACTIVE state is stored before the request goes out
         response = await self._dispatcher.dispatch(request)
-        done = asyncio.get_running_loop().create_future()
+        loop = self._running_loop()
+        done = loop.create_future()
         self._finishing.append((request, response, done))
         if len(self._finishing) == 1:
-            asyncio.get_running_loop().call_soon(self._finish_batch)
+            loop.call_soon(self._finish_batch)
         await done
         await self._store.commit()
 
@@ -201,7 +212,7 @@ class Scheduler:
             return
         timer = None
         if delay is not None:
-            timer = asyncio.get_running_loop().call_later(delay, self._wake.set)
+            timer = self._running_loop().call_later(delay, self._wake.set)
         try:
             await self._wake.wait()
         finally:
