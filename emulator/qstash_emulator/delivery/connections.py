@@ -170,8 +170,9 @@ class Connection(asyncio.Protocol):
     def _complete(self, *, keep_alive: bool) -> None:
         response = Response(self._parser.get_status_code(), self._headers, b"".join(self._body))
         self._headers, self._body, self._headers_done = {}, [], False
+        awaited = self._waiter is not None  # else an answer nobody asked for: not kept
         self._resolve(response)
-        if keep_alive and not self.closed:
+        if keep_alive and awaited and not self.closed:
             self._pool.give(self)
         else:
             self.close()

@@ -224,3 +224,13 @@ async def test_https_destinations_are_verified() -> None:
         await untrusted.aclose()
     assert (answer.status, answer.body) == (200, b"ok")
     assert refused.status == 0 and "CERTIFICATE_VERIFY_FAILED" in (refused.error or "")
+
+
+@pytest.mark.anyio
+async def test_a_connection_that_answers_unasked_is_not_kept() -> None:
+    client = Http1Dispatcher()
+    async with scripted(OK + OK, OK) as (server, url):  # one write: both answers read at once
+        first = await client.dispatch(request(url))
+        second = await client.dispatch(request(url))
+    await client.aclose()
+    assert first.status == 200 and second.status == 200 and server.connections == 2
