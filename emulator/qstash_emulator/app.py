@@ -68,7 +68,7 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
     direct = DirectRoute(publish.PREFIX, publish.PARAM, Guard(publish.publish, emulator))
     app = EmulatorApp(
         routes=routes, exception_handlers=HANDLERS, lifespan=lifespan, middleware=middleware,
-        direct=direct,
+        direct=direct, emulator=emulator,
     )
     app.state.emulator = emulator
     return app

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,6 +28,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..failures import report
 from .errors import HANDLERS, REPORTED, error_response
 from .wire import HEADERS_CHECKED, header_limit_error
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
 
 ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -45,10 +48,12 @@ class DirectRoute:
 class EmulatorApp(Starlette):
     def __init__(self, *args: Any, direct: DirectRoute | None = None,
                  handlers: Mapping[type[Exception], ErrorHandler] = HANDLERS,
-                 **kwargs: Any) -> None:
+                 emulator: Emulator | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.direct = direct
         self.handlers = handlers
+        self.emulator = emulator
+        """The emulator it serves (also in `state`, whose look-ups are slower)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
