@@ -23,7 +23,7 @@ PACKAGE_ROOTS = {
     "pytest_qstash": REPO / "pytest_plugin",
 }
 CORE = "qstash_emulator.core"
-IO_LIBRARIES = frozenset({"starlette", "httpx", "aiohttp", "uvicorn", "redis"})
+IO_LIBRARIES = frozenset({"starlette", "httpx", "aiohttp", "uvicorn", "redis", "httptools"})
 OUTER_PACKAGES = frozenset({"qstash_queue", "pytest_qstash"})
 STARLETTE_ALLOWED = ("qstash_emulator.http", "qstash_emulator.app", "qstash_emulator.ui")
 CLOCK_MODULE = "qstash_emulator.clocks"
