@@ -14,6 +14,7 @@ import pytest
 import trustme
 
 from qstash_emulator.core.model import DeliveryRequest, Response
+from qstash_emulator.delivery.connections import KEEP_IDLE_S, Connection, ConnectionPool
 from qstash_emulator.delivery.dispatchers import FunctionDispatcher
 from qstash_emulator.delivery.http1 import Http1Dispatcher
 
@@ -234,3 +235,16 @@ async def test_a_connection_that_answers_unasked_is_not_kept() -> None:
         second = await client.dispatch(request(url))
     await client.aclose()
     assert first.status == 200 and second.status == 200 and server.connections == 2
+
+
+@pytest.mark.anyio
+async def test_an_idle_connection_is_reused_until_it_has_waited_too_long() -> None:
+    pool = ConnectionPool(4, asyncio.get_running_loop())
+    key = ("http", "127.0.0.1", 80)
+    fresh, stale = Connection(pool, key), Connection(pool, key)
+    pool.give(stale)
+    stale.idle_since -= KEEP_IDLE_S  # idle for the whole keep time
+    pool.give(fresh)
+    assert pool.take(key) is fresh
+    assert pool.take(key) is None and stale.closed
+    pool.close_all()
