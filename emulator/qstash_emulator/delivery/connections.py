@@ -40,8 +40,7 @@ class Target:
         if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
             return None
         default_port = 443 if parts.scheme == "https" else 80
-        host = parts.netloc.removesuffix(f":{default_port}") if port == default_port else (
-            parts.netloc)
+        host = parts.netloc.removesuffix(f":{default_port}")  # as aiohttp sends it
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         return cls((parts.scheme, parts.hostname, port or default_port), host, path)
 
@@ -163,7 +162,7 @@ class Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if self._parser.get_status_code() < 200:  # informational: the answer follows
-            self._headers, self._body = {}, []
+            self._headers, self._body, self._headers_done = {}, [], False
             return
         self._complete(keep_alive=self._parser.should_keep_alive())
 
@@ -218,9 +217,11 @@ class ConnectionPool:
         self._sweep = None
         now = self.loop.time()
         for key, idle in list(self._idle.items()):
-            kept = [c for c in idle if not c.closed and now - c.idle_since < KEEP_IDLE_S]
+            kept = []
             for connection in idle:
-                if connection not in kept:
+                if not connection.closed and now - connection.idle_since < KEEP_IDLE_S:
+                    kept.append(connection)
+                else:
                     connection.close()
             if kept:
                 self._idle[key] = kept

@@ -106,7 +106,7 @@ class Http1Dispatcher:
                     lambda: Connection(pool, target.key), host, port, ssl=tls)
         except TimeoutError:
             return Response(0, error=f"request timed out after {timeout_s:g}s")
-        except (OSError, ssl.SSLError) as exc:
+        except OSError as exc:  # refused, unreachable, unresolvable, TLS refused
             return Response(0, error=f"ClientConnectorError: cannot connect to {host}:{port}: "
                                      f"{exc}")
         pool.opened(connection)

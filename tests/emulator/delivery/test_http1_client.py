@@ -128,6 +128,15 @@ async def test_an_informational_answer_is_skipped() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_connection_closed_after_an_informational_answer_fails_the_attempt() -> None:
+    client = Http1Dispatcher()
+    async with scripted(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n") as (_, url):
+        answer = await client.dispatch(request(url))
+    await client.aclose()
+    assert answer == Response(0, error="ServerDisconnectedError: incomplete answer")
+
+
+@pytest.mark.anyio
 async def test_a_timeout_fails_the_attempt_and_drops_its_connection() -> None:
     client = Http1Dispatcher()
     async with scripted(HANG, OK) as (server, url):
