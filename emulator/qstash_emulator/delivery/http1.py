@@ -16,12 +16,14 @@ server is sent again on a new one only when its method is idempotent.
 from __future__ import annotations
 
 import asyncio
-import ssl
+from typing import TYPE_CHECKING
 
 from ..core.model import DeliveryRequest, Response
 from ..core.ports import Dispatcher
 from .connections import Connection, ConnectionPool, Target, encode_request
-from .dispatchers import AiohttpDispatcher
+
+if TYPE_CHECKING:  # both imported when first needed: start-up does not pay for them
+    import ssl
 
 TARGETS_KEPT = 1024
 """Destination URLs kept parsed (most deliveries go to a few URLs)."""
@@ -37,7 +39,7 @@ class Http1Dispatcher:
         """
         self._connections = connections
         self._pool: ConnectionPool | None = None  # made on the loop of the first delivery
-        self._fallback = fallback or AiohttpDispatcher(connections)
+        self._fallback = fallback
         self._targets: dict[str, Target | None] = {}
         self._tls = tls
 
@@ -59,7 +61,7 @@ class Http1Dispatcher:
     async def dispatch(self, request: DeliveryRequest) -> Response:
         target = self._target(request.url)
         if target is None or request.method == "HEAD":
-            return await self._fallback.dispatch(request)
+            return await self._fallback_dispatcher().dispatch(request)
         try:
             payload = encode_request(request, target)
         except ValueError as exc:
@@ -112,8 +114,17 @@ class Http1Dispatcher:
         pool.opened(connection)
         return connection
 
+    def _fallback_dispatcher(self) -> Dispatcher:
+        if self._fallback is None:
+            from .dispatchers import AiohttpDispatcher
+
+            self._fallback = AiohttpDispatcher(self._connections)
+        return self._fallback
+
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
+            import ssl
+
             self._tls = ssl.create_default_context()
         return self._tls
 
@@ -121,4 +132,5 @@ class Http1Dispatcher:
         if self._pool is not None:
             self._pool.close_all()
             self._pool = None
-        await self._fallback.aclose()
+        if self._fallback is not None:
+            await self._fallback.aclose()
