@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
 
 from ..core.model import DeliveryRequest, Response
+from .fairness import DEFAULT_PORTS
 
+TARGETS_KEPT = 1024
 KEEP_IDLE_S = 15.0
 """How long an idle connection is kept for the next delivery to its destination."""
 BODY_EXPECTED = frozenset({"POST", "PUT", "PATCH"})
@@ -29,20 +32,22 @@ class Target:
     host_header: str
     path: str
 
-    @classmethod
-    def parse(cls, url: str) -> Target | None:
-        """None for what the fallback delivers (not http(s), credentials in the URL)."""
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            return None
-        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
-            return None
-        default_port = 443 if parts.scheme == "https" else 80
-        host = parts.netloc.removesuffix(f":{default_port}")  # as aiohttp sends it
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return cls((parts.scheme, parts.hostname, port or default_port), host, path)
+
+@lru_cache(maxsize=TARGETS_KEPT)
+def target_of(url: str) -> Target | None:
+    """Where requests to `url` go; None for what the fallback delivers (not http(s),
+    credentials in the URL). Kept for the URLs seen last: most deliveries go to a few."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+        return None
+    default_port = DEFAULT_PORTS[parts.scheme]
+    host = parts.netloc.removesuffix(f":{default_port}")  # as aiohttp sends it
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target((parts.scheme, parts.hostname, port or default_port), host, path)
 
 
 def encode_request(request: DeliveryRequest, target: Target) -> bytes:

@@ -20,13 +20,11 @@ from typing import TYPE_CHECKING
 
 from ..core.model import DeliveryRequest, Response
 from ..core.ports import Dispatcher
-from .connections import Connection, ConnectionPool, Target, encode_request
+from .connections import Connection, ConnectionPool, Target, encode_request, target_of
 
 if TYPE_CHECKING:  # both imported when first needed: start-up does not pay for them
     import ssl
 
-TARGETS_KEPT = 1024
-"""Destination URLs kept parsed (most deliveries go to a few URLs)."""
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
 
@@ -40,16 +38,7 @@ class Http1Dispatcher:
         self._connections = connections
         self._pool: ConnectionPool | None = None  # made on the loop of the first delivery
         self._fallback = fallback
-        self._targets: dict[str, Target | None] = {}
         self._tls = tls
-
-    def _target(self, url: str) -> Target | None:
-        if url in self._targets:
-            return self._targets[url]
-        if len(self._targets) >= TARGETS_KEPT:
-            self._targets.clear()
-        target = self._targets[url] = Target.parse(url)
-        return target
 
     def _loop_pool(self) -> ConnectionPool:
         """The connections of the running loop (looked up once: Python 3.11 asks the OS for
@@ -59,7 +48,7 @@ class Http1Dispatcher:
         return self._pool
 
     async def dispatch(self, request: DeliveryRequest) -> Response:
-        target = self._target(request.url)
+        target = target_of(request.url)
         if target is None or request.method == "HEAD":
             return await self._fallback_dispatcher().dispatch(request)
         try:
