@@ -64,6 +64,10 @@ PLANS: dict[str, Plan] = {
 }
 
 
+Resolved = tuple[Plan, Mapping[str, int | None]]
+"""A tenant's plan and its limits by name (None: no limit)."""
+
+
 def plan_named(name: str) -> Plan:
     plan = PLANS.get(name)
     if plan is None:
@@ -93,32 +97,23 @@ class Plans:
         self._store = store
         self.plan_name = plan_named(plan).name
         self.overrides: dict[str, int | None] = dict(overrides or {})
-        # read at most once per SETTINGS_CACHE_S: a publish asks for several limits, and
-        # another instance's changes show up that soon
-        self._read: RecentReads[QuotaSettings | None] = RecentReads(wall, SETTINGS_CACHE_S)
+        # a tenant's plan and limits, from its settings read at most once per SETTINGS_CACHE_S:
+        # a publish asks for limits four times, and another instance's changes show up that soon
+        self._read: RecentReads[Resolved] = RecentReads(wall, SETTINGS_CACHE_S)
 
     def plan(self, tenant: str) -> Plan:
-        state = self._settings(tenant)
-        return PLANS[(state.plan if state and state.plan else None) or self.plan_name]
+        return self._resolved(tenant)[0]
 
     def limit(self, tenant: str, name: str) -> int | None:
         """A limit of `tenant`: its own setting, else the emulator-wide one, else the plan's."""
         return self.limits_of(tenant, (name,))[0]
 
     def limits_of(self, tenant: str, names: tuple[str, ...]) -> tuple[int | None, ...]:
-        """Several limits of `tenant` with one look-up of its settings (a publish needs four)."""
-        state = self._settings(tenant)
-        plan = PLANS[(state.plan if state and state.plan else None) or self.plan_name]
-        own = state.overrides if state is not None else {}
-        shared = self.overrides if state is None or state.plan is None else {}
-        return tuple(
-            own[name] if name in own else shared[name] if name in shared
-            else getattr(plan, name)
-            for name in names
-        )
+        """Several limits of `tenant` with one look-up (a publish needs four)."""
+        return tuple(map(self._resolved(tenant)[1].__getitem__, names))
 
     def limits(self, tenant: str) -> dict[str, int | None]:
-        return {name: self.limit(tenant, name) for name in LIMIT_NAMES}
+        return dict(self._resolved(tenant)[1])
 
     def configure(self, tenant: str | None, changes: Mapping[str, object]) -> None:
         """Apply `{"plan": ..., "daily": N|None, ...}` to one tenant (None: emulator-wide)."""
@@ -127,6 +122,7 @@ class Plans:
             if plan is not None:
                 self.plan_name = plan
             self.overrides.update(limits)
+            self._read.forget(None)
             return
         state = self._store.quota_settings(tenant) or QuotaSettings()
         self._store.put_quota_settings(tenant, QuotaSettings(
@@ -137,8 +133,18 @@ class Plans:
         """Drop what was read of a tenant's settings (every tenant's with None)."""
         self._read.forget(tenant)
 
-    def _settings(self, tenant: str) -> QuotaSettings | None:
-        return self._read.get((tenant,), lambda: self._store.quota_settings(tenant))
+    def _resolved(self, tenant: str) -> Resolved:
+        return self._read.get((tenant,), lambda: self._resolve(tenant))
+
+    def _resolve(self, tenant: str) -> Resolved:
+        """The tenant's plan and every limit: its own setting, else the emulator-wide one, else
+        the plan's."""
+        state = self._store.quota_settings(tenant)
+        plan = PLANS[(state.plan if state and state.plan else None) or self.plan_name]
+        own = state.overrides if state is not None else {}
+        shared = self.overrides if state is None or state.plan is None else {}
+        return plan, {name: own[name] if name in own else shared[name] if name in shared
+                      else getattr(plan, name) for name in LIMIT_NAMES}
 
 
 def parse_changes(changes: Mapping[str, object]) -> tuple[str | None, dict[str, int | None]]:

@@ -37,6 +37,9 @@ class Window(StrEnum):
     BURST = "burst"
 
 
+DAILY, MONTHLY = Window.DAILY.value, Window.MONTHLY.value
+
+
 def window_key(window: Window, now_ms: int) -> int:
     """Which window `now_ms` falls in (a day number, a month number or a second)."""
     if window is Window.BURST:
@@ -167,9 +170,8 @@ class Quotas:
 
     def charge(self, tenant: str, count: int = 1, now_ms: int | None = None) -> None:
         """Count `count` new messages (fan-out: one per endpoint; one per schedule trigger)."""
-        now = self._now(now_ms)
-        windows = [(w.value, window_key(w, now)) for w in (Window.DAILY, Window.MONTHLY)]
-        self.book.charge_usage(tenant, windows, count)
+        day = self._now(now_ms) // DAY_MS
+        self.book.charge_usage(tenant, ((DAILY, day), (MONTHLY, _month_of_day(day))), count)
 
     def headers(self, tenant: str) -> dict[str, str]:
         """`RateLimit-*` headers for a successful publish (empty when no limit is set)."""
@@ -234,8 +236,7 @@ class Quotas:
     def _any_exhausted(self, tenant: str, now_ms: int) -> bool:
         """Whether either message window was used up by `exhaust` (one cached read for both,
         the common case of a tenant without limits)."""
-        day = now_ms // DAY_MS
-        key = (tenant, "either", day, _month_of_day(day))
+        key = (tenant, "either", now_ms // DAY_MS)  # the day names its month too
         return self._exhausted_read.get(key, lambda: any(
             self._usage(tenant, window, now_ms).exhausted
             for window in (Window.DAILY, Window.MONTHLY)))

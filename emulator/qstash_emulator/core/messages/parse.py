@@ -10,6 +10,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from .. import protocol as p
@@ -60,7 +61,9 @@ def content_hash(url: str, message: Message) -> str:
     return digest.hexdigest()
 
 
+@lru_cache(maxsize=4096)
 def parse_destination(raw: str) -> Destination:
+    """The URL or URL group a publish names (most publishers name a few, over and over)."""
     destination = raw.strip()
     if not destination:
         raise BadRequest(p.EMPTY_DESTINATION)

@@ -12,7 +12,8 @@ class MemoryUsage:
 
     def __init__(self) -> None:
         self._quota_settings: dict[str, QuotaSettings] = {}
-        self._usage: dict[tuple[str, str], tuple[int, Usage]] = {}
+        # (tenant, window) -> (window key, used, exhausted): a counter of the current window
+        self._usage: dict[tuple[str, str], tuple[int, int, bool]] = {}
         self._quota_tenants: set[str] = set()
 
     def quota_settings(self, tenant: str) -> QuotaSettings | None:
@@ -27,23 +28,27 @@ class MemoryUsage:
         return sorted(self._quota_tenants)
 
     def usage(self, tenant: str, window: str, key: int) -> Usage:
-        found = self._usage.get((tenant, window))
-        return found[1] if found is not None and found[0] == key else Usage()
+        _, used, exhausted = self._current(tenant, window, key)
+        return Usage(used, exhausted)
 
     def add_usage(self, tenant: str, window: str, key: int, count: int) -> int:
-        current = self.usage(tenant, window, key)
-        self._usage[(tenant, window)] = (key, Usage(current.used + count, current.exhausted))
+        _, used, exhausted = self._current(tenant, window, key)
+        self._usage[(tenant, window)] = (key, used + count, exhausted)
         self._quota_tenants.add(tenant)
-        return current.used + count
+        return used + count
 
     def charge_usage(self, tenant: str, windows: Sequence[tuple[str, int]], count: int) -> None:
         for window, key in windows:
             self.add_usage(tenant, window, key, count)
 
     def mark_exhausted(self, tenant: str, window: str, key: int, used: int) -> None:
-        current = self.usage(tenant, window, key)
-        self._usage[(tenant, window)] = (key, Usage(max(used, current.used), True))
+        _, current, _ = self._current(tenant, window, key)
+        self._usage[(tenant, window)] = (key, max(used, current), True)
         self._quota_tenants.add(tenant)
+
+    def _current(self, tenant: str, window: str, key: int) -> tuple[int, int, bool]:
+        found = self._usage.get((tenant, window))
+        return found if found is not None and found[0] == key else (key, 0, False)
 
     def clear_usage(self, tenant: str | None) -> None:
         if tenant is None:
