@@ -336,6 +336,12 @@ class Store(Protocol):
         """Release what this process holds (connections, claims on due work)."""
         ...
 
+    @property
+    def holds_writes(self) -> bool:
+        """Whether `deferred` may hold writes back (False: every write is stored as it is made,
+        and `deferred` and `commit` do nothing)."""
+        ...
+
     def deferred(self) -> AbstractContextManager[None]:
         """Within it, a remote store may hold back writes (messages, logs, usage) to send them
         together; this process still reads what it wrote."""

@@ -72,30 +72,28 @@ class TenantDirectory:
         """`default_keys` replace the default dev user's public keys (`--signing-keys`)."""
         self.any_token = any_token
         self.admin_token = admin_token
-        self._ids: dict[str, str] = {}
+        self._tenants: dict[str, Tenant] = {}  # by token
         self._initial_keys: dict[str, SigningKeys] = {}
         for user in DEV_USERS:
             self._add(user.token, user.keys)
         if default_keys is not None:
             self._initial_keys[DEV_USERS[0].name] = default_keys
         for token in extra_tokens:
-            if token not in self._ids:
+            if token not in self._tenants:
                 self._add(token, derived_keys(token))
 
-    def _add(self, token: str, keys: SigningKeys) -> str:
-        name = self._ids[token] = tenant_id(token)
-        self._initial_keys[name] = keys
-        return name
+    def _add(self, token: str, keys: SigningKeys) -> Tenant:
+        tenant = self._tenants[token] = Tenant(name=tenant_id(token), token=token)
+        self._initial_keys[tenant.name] = keys
+        return tenant
 
     def resolve(self, token: str | None) -> Tenant | None:
         if not token:
             return None
-        name = self._ids.get(token)
-        if name is None:
-            if not self.any_token:
-                return None
-            name = self._add(token, derived_keys(token))
-        return Tenant(name=name, token=token)
+        tenant = self._tenants.get(token)
+        if tenant is None and self.any_token:
+            tenant = self._add(token, derived_keys(token))
+        return tenant
 
     def is_admin(self, token: str | None) -> bool:
         """Is `token` the admin credential (compared in constant time)?"""

@@ -1,8 +1,9 @@
 """The HTTP/1.1 protocol the emulator is served with: uvicorn's httptools protocol, with the
-header limits enforced while the headers arrive and every refusal in QStash's JSON format.
+header limits enforced before any application sees a request, and every refusal in QStash's
+JSON format.
 
 uvicorn answers a request it cannot parse itself, in plain text, before any application sees
-it; this subclass gives that answer a JSON body, and answers 431 as soon as the headers pass
+it; this subclass gives that answer a JSON body, and answers 431 when the headers pass
 `MAX_HEADER_COUNT` or `MAX_HEADER_BYTES` (or, still unfinished, `MAX_HEAD_BYTES` on the wire),
 without reading the rest of the request. `header_limit_error` is the same rule for servers
 that run the app another way (the ASGI app checks it again).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
+from itertools import chain
 from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -30,7 +32,7 @@ still meets the transport's back-pressure (uvicorn waits when the transport asks
 
 
 class TooManyHeaderBytes(ValueError):
-    """Raised inside the parser's header callback; the parser stops at once."""
+    """Raised inside the parser's headers-complete callback; the parser stops at once."""
 
 
 def header_limit_error(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
@@ -104,28 +106,25 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self.transport = cast(asyncio.Transport, CorkedTransport(transport, self.loop))
 
-    _header_count = 0
-    _header_bytes = 0
     _head_bytes = 0
     _in_head = False
     _refused_headers = False
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._header_count = self._header_bytes = self._head_bytes = 0
+        self._head_bytes = 0
         self._in_head = True
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        self._header_bytes += len(name) + len(value)
-        if self._header_count > p.MAX_HEADER_COUNT or self._header_bytes > p.MAX_HEADER_BYTES:
+    def on_headers_complete(self) -> None:
+        # counted once the head is complete (a callback of ours for every header costs more
+        # than the count); a head that does not end is cut at MAX_HEAD_BYTES as it arrives
+        headers = self.headers
+        if len(headers) > p.MAX_HEADER_COUNT or sum(
+                map(len, chain.from_iterable(headers))) > p.MAX_HEADER_BYTES:
             self._refused_headers = True
             raise TooManyHeaderBytes
-        super().on_header(name, value)
-
-    def on_headers_complete(self) -> None:
         self._in_head = False
-        cast(dict[str, object], self.scope)[HEADERS_CHECKED] = True  # not counted again
+        self.scope[HEADERS_CHECKED] = True  # type: ignore[literal-required]  # counted once
         super().on_headers_complete()
 
     def data_received(self, data: bytes) -> None:

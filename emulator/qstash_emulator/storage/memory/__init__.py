@@ -28,6 +28,7 @@ class MemoryStore:
 
     name = "memory"
     poll_s: float | None = None
+    holds_writes = False
 
     def __init__(
         self, *, max_finished: int = 50_000, max_logs: int = 200_000,

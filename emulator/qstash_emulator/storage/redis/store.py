@@ -46,6 +46,7 @@ class RedisStore:
 
     name = "redis"
     poll_s: float | None = 0.2
+    holds_writes = True
 
     def __init__(
         self,
