@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import chain
 from typing import Any, cast
 
@@ -35,13 +35,11 @@ class TooManyHeaderBytes(ValueError):
     """Raised inside the parser's headers-complete callback; the parser stops at once."""
 
 
-def header_limit_error(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+def header_limit_error(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
     """The 431 error text when `headers` pass the limits, else None."""
-    size = 0
-    for count, (name, value) in enumerate(headers, 1):
-        size += len(name) + len(value)
-        if count > p.MAX_HEADER_COUNT or size > p.MAX_HEADER_BYTES:
-            return p.HEADERS_TOO_LARGE.format(count=p.MAX_HEADER_COUNT, size=p.MAX_HEADER_BYTES)
+    if len(headers) > p.MAX_HEADER_COUNT or sum(
+            map(len, chain.from_iterable(headers))) > p.MAX_HEADER_BYTES:
+        return p.HEADERS_TOO_LARGE.format(count=p.MAX_HEADER_COUNT, size=p.MAX_HEADER_BYTES)
     return None
 
 
@@ -118,9 +116,7 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         # counted once the head is complete (a callback of ours for every header costs more
         # than the count); a head that does not end is cut at MAX_HEAD_BYTES as it arrives
-        headers = self.headers
-        if len(headers) > p.MAX_HEADER_COUNT or sum(
-                map(len, chain.from_iterable(headers))) > p.MAX_HEADER_BYTES:
+        if header_limit_error(self.headers) is not None:
             self._refused_headers = True
             raise TooManyHeaderBytes
         self._in_head = False
