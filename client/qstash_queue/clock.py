@@ -54,11 +54,22 @@ async def wait_until(clock: Clock, due_s: float, wake: asyncio.Event) -> bool:
         left = due_s - clock()
         if left <= 0:
             return True
-        try:
-            await asyncio.wait_for(wake.wait(), nap_s(clock, left))
-        except TimeoutError:
-            continue
+        await wait_set(wake, nap_s(clock, left))
     return False
+
+
+async def wait_set(event: asyncio.Event, timeout_s: float | None) -> bool:
+    """Wait until `event` is set (True) or `timeout_s` passes (False; None: no limit).
+
+    A cancellation that arrives in the same turn as the event still cancels: Python 3.11's
+    `asyncio.wait_for` returns the event's result then and the cancellation is lost, so a
+    worker loop around it would never stop."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 def sleep_real(seconds: float) -> None:

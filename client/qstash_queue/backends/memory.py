@@ -16,7 +16,7 @@ from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from ..clock import Clock, system_clock, wait_until
+from ..clock import Clock, system_clock, wait_set, wait_until
 from ..errors import QueueFullError
 from ..status import StatusStore
 from ..types import Backend, Job, MemoryOptions
@@ -80,11 +80,7 @@ class MemoryBackend:
         """Wait until every job is delivered or given up; False if `timeout` ran out first."""
         if self._idle is None:
             return True
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+        return await wait_set(self._idle, timeout)
 
     async def start(self) -> None:
         """Start the worker now (it also starts with the first job)."""

@@ -32,7 +32,7 @@ import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript, Script
 from redis.exceptions import ResponseError
 
-from ..clock import Clock, nap_s, system_clock
+from ..clock import Clock, nap_s, system_clock, wait_set
 from ..errors import QueueFullError
 from ..status import StatusStore
 from ..types import Backend, Job, MemoryOptions
@@ -149,7 +149,8 @@ class RedisFallbackQueue:
                 await asyncio.sleep(0.05)
 
         try:
-            await asyncio.wait_for(empty(), timeout)
+            async with asyncio.timeout(timeout):  # wait_for can lose a cancellation (3.11)
+                await empty()
         except TimeoutError:
             return False
         return True
@@ -262,8 +263,7 @@ class RedisFallbackQueue:
             except Exception:
                 logger.exception("promoting delayed fallback jobs failed; trying again")
                 wait_s = 1.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait_s)
+            await wait_set(self._wake, wait_s)
 
     async def _promote_due(self) -> float:
         now_ms = int(self.clock() * 1000)
