@@ -35,8 +35,10 @@ class TooManyHeaderBytes(ValueError):
     """Raised inside the parser's headers-complete callback; the parser stops at once."""
 
 
-def header_limit_error(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
+def header_limit_error(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     """The 431 error text when `headers` pass the limits, else None."""
+    if not isinstance(headers, Sequence):  # ASGI allows any iterable; uvicorn gives a list
+        headers = list(headers)
     if len(headers) > p.MAX_HEADER_COUNT or sum(
             map(len, chain.from_iterable(headers))) > p.MAX_HEADER_BYTES:
         return p.HEADERS_TOO_LARGE.format(count=p.MAX_HEADER_COUNT, size=p.MAX_HEADER_BYTES)
