@@ -122,7 +122,8 @@ class EmulatorHttpProtocol(HttpToolsProtocol):
             self._refused_headers = True
             raise TooManyHeaderBytes
         self._in_head = False
-        self.scope[HEADERS_CHECKED] = True  # type: ignore[literal-required]  # counted once
+        # the app need not count them again
+        self.scope[HEADERS_CHECKED] = True  # type: ignore[literal-required]
         super().on_headers_complete()
 
     def data_received(self, data: bytes) -> None:

@@ -28,11 +28,10 @@ class MemoryUsage:
         return sorted(self._quota_tenants)
 
     def usage(self, tenant: str, window: str, key: int) -> Usage:
-        _, used, exhausted = self._current(tenant, window, key)
-        return Usage(used, exhausted)
+        return Usage(*self._current(tenant, window, key))
 
     def add_usage(self, tenant: str, window: str, key: int, count: int) -> int:
-        _, used, exhausted = self._current(tenant, window, key)
+        used, exhausted = self._current(tenant, window, key)
         self._usage[(tenant, window)] = (key, used + count, exhausted)
         self._quota_tenants.add(tenant)
         return used + count
@@ -42,13 +41,14 @@ class MemoryUsage:
             self.add_usage(tenant, window, key, count)
 
     def mark_exhausted(self, tenant: str, window: str, key: int, used: int) -> None:
-        _, current, _ = self._current(tenant, window, key)
+        current, _ = self._current(tenant, window, key)
         self._usage[(tenant, window)] = (key, max(used, current), True)
         self._quota_tenants.add(tenant)
 
-    def _current(self, tenant: str, window: str, key: int) -> tuple[int, int, bool]:
+    def _current(self, tenant: str, window: str, key: int) -> tuple[int, bool]:
+        """Used and exhausted in window `key` (nothing yet when the counter is of another)."""
         found = self._usage.get((tenant, window))
-        return found if found is not None and found[0] == key else (key, 0, False)
+        return (found[1], found[2]) if found is not None and found[0] == key else (0, False)
 
     def clear_usage(self, tenant: str | None) -> None:
         if tenant is None:
